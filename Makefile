@@ -1,0 +1,46 @@
+# Milling Directions. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO := build/demo
+
+.PHONY: help setup lint test demo addon bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMP) ## Create or reuse .venv and install everything (bpy, TensorFlow, MLflow, dev tools)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: Python 3.11 is required (bpy 5.0.1 is built for 3.11 only); run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[all]'
+	@touch $@
+
+lint: setup ## Check style with ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup lint ## Set up, lint and run the whole test suite
+	$(PY) -m pytest
+
+demo: setup ## Set up and run the pipeline end to end (today: sample parts -> meta-images)
+	$(PY) bench/sample_parts.py --out $(DEMO)/parts --count 5
+	$(PY) -m blender_addon render $(DEMO)/parts --out $(DEMO)/meta_images \
+	  --labels $(DEMO)/parts/labels.csv --rotations --workers 2
+	@echo "meta-images and manifest: $(DEMO)/meta_images (for example $(DEMO)/meta_images/block_00.png)"
+
+addon: setup ## Build the installable Blender extension zip into dist/
+	$(PY) -m blender_addon package --out dist
+
+bench: setup ## Run the benchmarks (figures in the README)
+	$(PY) bench/render.py
+
+clean: ## Remove build outputs (keeps .venv)
+	rm -rf build dist .pytest_cache .ruff_cache

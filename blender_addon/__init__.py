@@ -1,0 +1,41 @@
+"""Milling Directions: render normal-map meta-images of workpieces (Blender extension).
+
+The package also runs outside Blender's UI: `python -m blender_addon` (with the `bpy` module)
+and `blender --background --python blender_addon/cli.py -- ...`. UI modules are imported in
+`register()` so that the command line never loads them.
+"""
+
+
+def _classes():
+    from .interface import MILLING_FH_stl, VIEW3D_PT_milling
+    from .operators.import_stl import MILLING_OT_import_stl
+    from .operators.render_folder import MILLING_OT_render_folder
+    from .operators.render_selected import MILLING_OT_render_selected
+    from .properties import MillingSceneProperties
+
+    return (
+        MillingSceneProperties,
+        MILLING_OT_render_selected,
+        MILLING_OT_render_folder,
+        MILLING_OT_import_stl,
+        VIEW3D_PT_milling,
+        MILLING_FH_stl,
+    )
+
+
+def register() -> None:
+    import bpy
+
+    from .properties import MillingSceneProperties
+
+    for cls in _classes():
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.milling = bpy.props.PointerProperty(type=MillingSceneProperties)
+
+
+def unregister() -> None:
+    import bpy
+
+    del bpy.types.Scene.milling
+    for cls in reversed(_classes()):
+        bpy.utils.unregister_class(cls)

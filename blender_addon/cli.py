@@ -1,0 +1,176 @@
+"""Command line of the add-on: the same code with the `bpy` module or inside Blender.
+
+python -m blender_addon render INPUT... --out DIR [--labels CSV] [--size 600] [--workers N]
+blender --background --python blender_addon/cli.py -- render INPUT... --out DIR ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script by Blender: make the package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from blender_addon import batch
+from blender_addon._shared import metaimage
+from blender_addon.utils.jobs import UsageError
+
+EPILOG = """\
+exit codes: 0 all done, 1 some inputs failed (each named on stderr), 2 usage error
+
+examples:
+  python -m blender_addon render parts/ --out data/ --labels parts/labels.csv --rotations
+  python -m blender_addon render a.stl b.stl --out data/ --size 300 --workers 2
+  blender --background --python blender_addon/cli.py -- render parts/ --out data/
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m blender_addon",
+        description="Milling Directions: render STL parts into 10x10 normal-map meta-images.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser(
+        "render",
+        help="render STL files (or folders of them) into meta-images + manifest.csv",
+        description=(
+            "Render each STL file into a 10x10 meta-image of normal-map views and write "
+            "DIR/manifest.csv. Images that exist with the same source and settings are "
+            "skipped, so an interrupted batch resumes where it stopped."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="STL file, or folder searched (not recursively) for *.stl",
+    )
+    render.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder for the PNG meta-images and manifest.csv",
+    )
+    render.add_argument(
+        "--labels",
+        type=Path,
+        metavar="CSV",
+        help="CSV with columns file,label (file relative to the CSV's folder)",
+    )
+    render.add_argument(
+        "--size",
+        type=int,
+        default=metaimage.DEFAULT_SIZE,
+        help="meta-image edge in pixels, a multiple of 10 (default: %(default)s)",
+    )
+    render.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Blender processes rendering in parallel (default: %(default)s)",
+    )
+    render.add_argument(
+        "--rotations",
+        action="store_true",
+        help="also render the 19 cube rotations that keep each part's label one "
+        "of the five classes, with the label remapped (needs --labels)",
+    )
+    render.add_argument(
+        "--strategy",
+        choices=("grid", "views"),
+        default="grid",
+        help="grid: one render of 100 instanced views (fast); views: 100 separate "
+        "renders, the reference (default: %(default)s)",
+    )
+    render.add_argument(
+        "--threads", type=int, default=0, help="render threads per process; 0 = automatic (default)"
+    )
+    render.add_argument(
+        "--force", action="store_true", help="re-render images even if they are up to date"
+    )
+    render.add_argument("--quiet", action="store_true", help="no progress output")
+
+    package = commands.add_parser("package", help="build the installable extension zip")
+    package.add_argument(
+        "--out",
+        type=Path,
+        default=Path("dist"),
+        metavar="DIR",
+        help="folder for the zip (default: %(default)s)",
+    )
+
+    worker = commands.add_parser("worker")  # internal: one render process of --workers N
+    worker.add_argument("--out", required=True, type=Path)
+    worker.add_argument("--size", type=int, required=True)
+    worker.add_argument("--strategy", required=True)
+    worker.add_argument("--threads", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "render":
+        return _render(parser, args)
+    if args.command == "package":
+        from blender_addon.package import build_zip
+
+        print(build_zip(args.out))
+        return 0
+    return batch.serve_worker(args.out, args.size, args.strategy, args.threads)
+
+
+def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    config = batch.BatchConfig(
+        inputs=args.inputs,
+        out=args.out,
+        labels=args.labels,
+        size=args.size,
+        workers=args.workers,
+        rotations=args.rotations,
+        strategy=args.strategy,
+        threads=args.threads,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    try:
+        result = batch.render_batch(config)
+    except (UsageError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if e.name != "bpy":
+            raise
+        print(
+            "error: the 'bpy' module is not installed: run `make setup`, or use "
+            "`blender --background --python blender_addon/cli.py -- render ...`",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished images are kept; run again to resume", file=sys.stderr)
+        return 130
+    failed = len(result.errors)
+    per = f", {result.seconds / result.rendered:.2f} s per image" if result.rendered else ""
+    print(
+        f"{result.rendered} meta-images rendered, {result.skipped} up to date, "
+        f"{failed} failed in {result.seconds:.1f} s{per} -> {args.out / 'manifest.csv'}",
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
+    sys.exit(main(argv))

@@ -1,0 +1,45 @@
+"""The "Milling" tab of the 3D viewport sidebar, and drag-and-drop of STL files."""
+
+import bpy
+
+
+class VIEW3D_PT_milling(bpy.types.Panel):
+    bl_label = "Milling Directions"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Milling"
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.milling
+
+        if props.running:
+            layout.progress(factor=props.progress, type="BAR", text=props.status)
+
+        box = layout.box()
+        box.label(text="Meta-images", icon="RENDER_STILL")
+        box.prop(props, "output_dir")
+        row = box.row()
+        row.prop(props, "label")
+        row.prop(props, "size")
+        box.operator("milling.render_selected", icon="OBJECT_DATA")
+
+        box = layout.box()
+        box.label(text="Batch", icon="FILE_FOLDER")
+        box.prop(props, "input_dir")
+        box.prop(props, "labels_csv")
+        box.prop(props, "rotations")
+        box.operator("milling.render_folder", icon="RENDER_ANIMATION")
+
+        layout.operator("milling.import_stl", icon="IMPORT")
+
+
+class MILLING_FH_stl(bpy.types.FileHandler):
+    bl_idname = "MILLING_FH_stl"
+    bl_label = "Milling Directions STL"
+    bl_import_operator = "milling.import_stl"
+    bl_file_extensions = ".stl"
+
+    @classmethod
+    def poll_drop(cls, context):
+        return context.area is not None and context.area.type == "VIEW_3D"

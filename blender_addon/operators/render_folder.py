@@ -1,0 +1,47 @@
+"""Batch-render a folder of STL files into the output folder (the CLI's `render`, in the UI)."""
+
+from pathlib import Path
+
+import bpy
+
+from ..batch import Batch, BatchConfig
+from .job import JobOperator
+
+
+class _FolderJob(Batch):
+    """A Batch that reports like a job: `close()` returns the summary line."""
+
+    def close(self) -> str:
+        super().close()
+        r = self.result
+        return (
+            f"{r.rendered} meta-images rendered, {r.skipped} up to date, "
+            f"{len(r.errors)} failed -> {self.out}"
+        )
+
+    @property
+    def errors(self) -> list[str]:
+        return self.result.errors
+
+
+class MILLING_OT_render_folder(JobOperator, bpy.types.Operator):
+    """Render every STL file of a folder into meta-images and manifest.csv"""
+
+    bl_idname = "milling.render_folder"
+    bl_label = "Render Folder"
+    bl_options = {"REGISTER"}
+
+    def make_job(self, context):
+        props = context.scene.milling
+        if not props.input_dir or not props.output_dir:
+            raise ValueError("choose an STL folder and an output folder first")
+        labels = bpy.path.abspath(props.labels_csv) if props.labels_csv else None
+        config = BatchConfig(
+            inputs=[bpy.path.abspath(props.input_dir)],
+            out=Path(bpy.path.abspath(props.output_dir)),
+            labels=Path(labels) if labels else None,
+            size=props.size,
+            rotations=props.rotations,
+            progress=False,
+        )
+        return _FolderJob(config)

@@ -1,0 +1,143 @@
+"""Plan a batch render: find the STL files, name their outputs, read labels, skip finished work."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._shared import classes, metaimage, rotations
+
+
+class UsageError(ValueError):
+    """A problem with the request as a whole (exit code 2), not with one input file."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One meta-image of a part: the part as it is, or rotated by a cube rotation."""
+
+    image: str
+    rotation: str
+    label: str
+
+    @property
+    def augmentation(self) -> str:
+        return "none" if self.rotation == rotations.IDENTITY else f"rot:{self.rotation}"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One STL file and the meta-images to make of it."""
+
+    source: str
+    part_id: str
+    label: str
+    variants: tuple[Variant, ...]
+
+
+def find_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Expand folders to their *.stl files (not recursive); return (files, error lines)."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".stl" and p.is_file())
+            if not found:
+                errors.append(f"{path}: folder holds no .stl files")
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(f"{path}: file not found")
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values()), errors
+
+
+def read_labels(path: Path) -> dict[Path, str]:
+    """Read a `file,label` CSV; file paths are relative to the CSV's folder."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not {"file", "label"} <= set(reader.fieldnames or []):
+                raise UsageError(f"{path}: a labels CSV needs the columns 'file' and 'label'")
+            labels: dict[Path, str] = {}
+            for line, row in enumerate(reader, start=2):
+                label = (row["label"] or "").strip()
+                if label not in classes.CLASSES:
+                    raise UsageError(
+                        f"{path}: line {line}: unknown label {label!r}; "
+                        f"expected one of {' '.join(classes.CLASSES)}"
+                    )
+                labels[(path.parent / row["file"]).resolve()] = label
+            return labels
+    except FileNotFoundError:
+        raise UsageError(f"{path}: labels file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise UsageError(f"{path}: cannot read labels ({e})") from None
+
+
+def plan(
+    files: list[Path], labels: dict[Path, str] | None, augment: bool
+) -> tuple[list[Part], list[str]]:
+    """Name every part and its meta-images; return (parts, error lines).
+
+    part_id is the file's stem, made unique with a short hash of its path where two inputs
+    share a stem. With `augment`, a labelled part also gets the 19 other cube rotations that
+    keep its label one of the five classes.
+    """
+    stems: dict[str, int] = {}
+    for f in files:
+        stems[f.stem] = stems.get(f.stem, 0) + 1
+    by_name: dict[str, list[str]] = {}
+    if labels:
+        for p, label in labels.items():
+            by_name.setdefault(p.name, []).append(label)
+    parts, errors = [], []
+    for f in files:
+        part_id = f.stem
+        if stems[f.stem] > 1:
+            part_id += "-" + hashlib.sha1(str(f.resolve()).encode()).hexdigest()[:8]
+        label = ""
+        if labels is not None:
+            label = labels.get(f.resolve(), "")
+            if not label and len(by_name.get(f.name, [])) == 1:
+                label = by_name[f.name][0]
+            if not label:
+                errors.append(f"{f}: no label for this file in the labels CSV")
+                continue
+        if augment and label:
+            turns = [(name, new) for name, _, new in rotations.label_preserving(label)]
+        else:
+            turns = [(rotations.IDENTITY, label)]
+        variants = tuple(
+            Variant(image_name(part_id, name), name, new_label) for name, new_label in turns
+        )
+        parts.append(Part(str(f), part_id, label, variants))
+    return parts, errors
+
+
+def image_name(part_id: str, rotation: str) -> str:
+    """Output file name of a part's meta-image (the unrotated one is just `<part_id>.png`)."""
+    if rotation == rotations.IDENTITY:
+        return f"{part_id}.png"
+    return f"{part_id}__r{rotation}.png"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_current(image: Path, expected: dict) -> bool:
+    """True if `image` is a complete meta-image made from the same source with the same settings."""
+    return metaimage.read_provenance(image) == expected

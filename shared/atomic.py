@@ -1,0 +1,54 @@
+"""Write files so that they either do not exist or are complete (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMPORARY_MARK = ".tmp-"
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden sibling of `path` that names the writing process: `.<name>.tmp-<pid>`."""
+    return path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}")
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, on failure it is removed."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def remove_stale(folder: Path) -> int:
+    """Delete temporary files whose writing process is gone (a killed run); return the count."""
+    removed = 0
+    for tmp in folder.glob(f".*{TEMPORARY_MARK}*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -1,0 +1,88 @@
+"""`manifest.csv`: the source of truth for a dataset of meta-images.
+
+One row per meta-image. All augmented variants of one source part share `part_id`, and every
+train/validation/test split is made by `part_id`, never by image.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from . import atomic
+from .classes import CLASSES
+
+FILENAME = "manifest.csv"
+
+
+@dataclass(frozen=True)
+class Row:
+    image: str
+    """File name of the meta-image, relative to the manifest's folder."""
+    label: str
+    """One of CLASSES, or '' for an unlabelled part."""
+    part_id: str
+    """The source part; shared by all its augmented variants."""
+    source: str
+    """The STL file the image was rendered from."""
+    augmentation: str
+    """'none', or 'rot:<name>' for a cube rotation (see `rotations`)."""
+    size: int
+    """Edge length of the meta-image in pixels."""
+    source_sha256: str
+    """SHA-256 of the source STL file's bytes."""
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
+REQUIRED: tuple[str, ...] = ("image", "label", "part_id", "source", "augmentation")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used. `str()` is '<path>: <reason>'."""
+
+
+def read(path: str | os.PathLike) -> list[Row]:
+    """Read and check a manifest; raise ManifestError with the file and line at fault."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}")
+            rows = []
+            for line, record in enumerate(reader, start=2):
+                label = record["label"] or ""
+                if label and label not in CLASSES:
+                    raise ManifestError(f"{path}: line {line}: unknown label {label!r}")
+                try:
+                    size = int(record.get("size") or 0)
+                except ValueError:
+                    raise ManifestError(f"{path}: line {line}: size is not an integer") from None
+                rows.append(
+                    Row(
+                        image=record["image"],
+                        label=label,
+                        part_id=record["part_id"],
+                        source=record["source"],
+                        augmentation=record["augmentation"],
+                        size=size,
+                        source_sha256=record.get("source_sha256") or "",
+                    )
+                )
+            return rows
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: file not found") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ManifestError(f"{path}: not a readable CSV file ({e})") from None
+
+
+def write(path: str | os.PathLike, rows: list[Row]) -> None:
+    """Write rows sorted by image name, atomically (a reader never sees half a file)."""
+    with atomic.replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: r.image):
+            writer.writerow(asdict(row))

@@ -1,0 +1,54 @@
+"""Runs in a fresh process with HOME set to a temporary folder: install the built extension zip
+into the real `bpy` module, enable it and drive its operators. Prints one JSON line of facts."""
+
+import json
+import sys
+from pathlib import Path
+
+import bpy
+
+zip_path, work = Path(sys.argv[1]), Path(sys.argv[2])
+facts = {}
+
+
+def call(op, **kwargs):
+    try:
+        return sorted(op(**kwargs)), ""
+    except RuntimeError as e:  # operators that report an error raise when called from Python
+        return ["CANCELLED"], str(e)
+
+
+bpy.ops.extensions.package_install_files(
+    filepath=str(zip_path), repo="user_default", enable_on_install=True
+)
+module = "bl_ext.user_default.milling_directions"
+facts["enabled"] = module in bpy.context.preferences.addons
+facts["module_file"] = sys.modules[module].__file__
+facts["panel"] = hasattr(bpy.types, "VIEW3D_PT_milling")
+
+scene = bpy.context.scene
+cube = bpy.data.objects["Cube"]
+for obj in bpy.context.view_layer.objects:
+    obj.select_set(obj is cube)
+bpy.context.view_layer.objects.active = cube
+scene.milling.output_dir = str(work / "selected")
+scene.milling.label = "+Z"
+scene.milling.size = 100
+objects_before = sorted(o.name for o in bpy.data.objects)
+facts["render_selected"] = call(bpy.ops.milling.render_selected)
+facts["scene_untouched"] = sorted(o.name for o in bpy.data.objects) == objects_before
+facts["scenes"] = sorted(s.name for s in bpy.data.scenes)
+
+facts["import_bad"] = call(bpy.ops.milling.import_stl, filepath=str(work / "parts" / "bad.stl"))
+facts["import_good"] = call(bpy.ops.milling.import_stl, filepath=str(work / "parts" / "good.stl"))
+facts["active"] = bpy.context.view_layer.objects.active.name
+
+scene.milling.input_dir = str(work / "parts")
+scene.milling.output_dir = str(work / "folder")
+facts["render_folder"] = call(bpy.ops.milling.render_folder)
+
+bpy.ops.preferences.addon_disable(module=module)
+facts["disabled"] = module not in bpy.context.preferences.addons and not hasattr(
+    bpy.types.Scene, "milling"
+)
+print("FACTS " + json.dumps(facts))

@@ -1,0 +1,93 @@
+"""Meta-images are exact: face colours, views, rotations, and both render strategies agree."""
+
+import numpy as np
+import pytest
+
+from shared import metaimage, rotations, views
+from shared.stl import face_normals
+from tests.blender.conftest import colours, decode
+from tests.meshes import box, sphere, wedge
+
+BLACK = (0, 0, 0)
+
+
+def _expected_colours(tris: np.ndarray) -> set:
+    return {tuple(int(v) for v in c) for c in metaimage.face_colors(tris)} | {BLACK}
+
+
+def test_cube_has_only_the_six_face_colours_and_black(renderer):
+    renderer.load(box())
+    image = decode(renderer.render("grid"))
+    assert image.shape == (600, 600, 3)
+    six = {
+        (255, 128, 128),
+        (0, 128, 128),
+        (128, 255, 128),
+        (128, 0, 128),
+        (128, 128, 255),
+        (128, 128, 0),
+    }
+    assert colours(image) == six | {BLACK}
+    tiles = metaimage.untile(image)
+    assert all(tiles[r, c].any() for r in range(10) for c in range(10))
+    # the top row looks down on +Z, the bottom row up at -Z
+    top = tiles[0].reshape(-1, 3)
+    bottom = tiles[-1].reshape(-1, 3)
+    assert (top == (128, 128, 255)).all(axis=1).mean() > 0.25
+    assert not (top == (128, 128, 0)).all(axis=1).any()
+    assert (bottom == (128, 128, 0)).all(axis=1).mean() > 0.25
+    # the part fits its tile: the bounding sphere is inscribed, corners stay black
+    assert not tiles[:, :, :3, :3].any() and not tiles[:, :, -3:, -3:].any()
+
+
+def test_views_follow_the_schedule(renderer):
+    """In view (r, c) the +X face is visible exactly when the view direction has x > 0."""
+    renderer.load(box())
+    tiles = metaimage.untile(decode(renderer.render("grid")))
+    d = views.view_directions()
+    for r in range(10):
+        for c in range(10):
+            sees_plus_x = (tiles[r, c].reshape(-1, 3) == (255, 128, 128)).all(axis=1).any()
+            assert sees_plus_x == (d[r, c, 0] > 0), (r, c)
+
+
+@pytest.mark.parametrize("shape", ["box", "wedge", "sphere"])
+def test_grid_and_per_view_renders_agree(renderer, shape):
+    tris = {"box": box(hi=(2.0, 1.0, 0.5)), "wedge": wedge(), "sphere": sphere(40, 20)}[shape]
+    renderer.load(tris)
+    grid = decode(renderer.render("grid"))
+    single = decode(renderer.render("views"))
+    differ = (grid != single).any(axis=2)
+    foreground = grid.any(axis=2) | single.any(axis=2)
+    # Tolerance: at most 0.1% of the part's pixels, and only where two faces (or a face and
+    # the background) meet, i.e. where a pixel centre lies within float rounding of an edge.
+    assert differ.sum() <= 0.001 * foreground.sum()
+    for y, x in zip(*np.nonzero(differ), strict=True):
+        patch = grid[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].reshape(-1, 3)
+        assert len(np.unique(patch, axis=0)) > 1, (y, x)
+    assert colours(grid) <= _expected_colours(tris)
+
+
+def test_turning_the_part_remaps_its_colours(renderer):
+    """The wedge turned 90 degrees about Z shows its normals turned the same way."""
+    tris = wedge()
+    quarter = rotations.parse_rotation("+Y-X+Z")
+    renderer.load(tris)
+    before = colours(decode(renderer.render("grid")))
+    renderer.load(tris @ quarter.T)
+    after = colours(decode(renderer.render("grid")))
+    normals = face_normals(tris)
+    assert before == {tuple(int(v) for v in c) for c in metaimage.encode_normals(normals)} | {BLACK}
+    turned = metaimage.encode_normals(normals @ quarter.T)
+    assert after == {tuple(int(v) for v in c) for c in turned} | {BLACK}
+    assert before != after  # the slope faced +X, now it faces +Y
+    assert (218, 128, 218) in before and (128, 218, 218) in after
+
+
+def test_scale_and_position_do_not_matter(renderer):
+    renderer.load(wedge())
+    a = renderer.render("grid")
+    renderer.load(wedge() * 37.5 + [100.0, -20.0, 3.0])
+    b = renderer.render("grid")
+    differ = (decode(a) != decode(b)).any(axis=2)
+    assert differ.sum() <= 0.001 * decode(a).any(axis=2).sum()

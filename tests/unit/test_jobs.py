@@ -1,0 +1,94 @@
+"""Batch planning without bpy: inputs, names, labels, rotations, up-to-date checks."""
+
+import numpy as np
+import pytest
+
+from blender_addon.utils import jobs
+from shared import metaimage, png
+from shared.stl import write_stl
+from tests.meshes import box
+
+
+@pytest.fixture
+def parts(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for p in ("a/p1.stl", "a/p2.STL", "b/p1.stl"):
+        write_stl(tmp_path / p, box())
+    (tmp_path / "a/notes.txt").write_text("not a part")
+    return tmp_path
+
+
+def test_find_inputs(parts):
+    files, errors = jobs.find_inputs(
+        [str(parts / "a"), str(parts / "b/p1.stl"), str(parts / "a/p1.stl"), str(parts / "nope")]
+    )
+    assert [f.relative_to(parts).as_posix() for f in files] == ["a/p1.stl", "a/p2.STL", "b/p1.stl"]
+    assert errors == [f"{parts / 'nope'}: file not found"]
+    empty = parts / "empty"
+    empty.mkdir()
+    assert jobs.find_inputs([str(empty)]) == ([], [f"{empty}: folder holds no .stl files"])
+
+
+def test_part_ids_are_unique(parts):
+    files, _ = jobs.find_inputs([str(parts / "a"), str(parts / "b")])
+    planned, errors = jobs.plan(files, None, augment=False)
+    assert not errors
+    ids = [p.part_id for p in planned]
+    assert len(set(ids)) == 3
+    assert ids[1] == "p2"
+    assert ids[0].startswith("p1-") and ids[2].startswith("p1-")  # same stem, different folders
+    assert [v.image for v in planned[1].variants] == ["p2.png"]
+
+
+def test_labels_csv(parts):
+    csv = parts / "a" / "labels.csv"
+    csv.write_text("file,label\np1.stl,+Y\np2.STL,-X\n")
+    labels = jobs.read_labels(csv)
+    files, _ = jobs.find_inputs([str(parts / "a"), str(parts / "b")])
+    planned, errors = jobs.plan(files, labels, augment=True)
+    # b/p1.stl is found by its file name, as the only 'p1.stl' in the CSV
+    assert [p.label for p in planned] == ["+Y", "-X", "+Y"]
+    assert not errors
+    variants = planned[0].variants
+    assert len(variants) == 20
+    assert variants[0].image.endswith(".png") and variants[0].augmentation == "none"
+    quarter = next(v for v in variants if v.rotation == "+Y-X+Z")
+    assert quarter.label == "-X" and quarter.augmentation == "rot:+Y-X+Z"
+    assert quarter.image == f"{planned[0].part_id}__r+Y-X+Z.png"
+
+
+def test_missing_label_is_a_per_file_error(parts):
+    csv = parts / "labels.csv"
+    csv.write_text("file,label\na/p1.stl,+Z\n")
+    files, _ = jobs.find_inputs([str(parts / "a")])
+    planned, errors = jobs.plan(files, jobs.read_labels(csv), augment=False)
+    assert [p.part_id for p in planned] == ["p1"]
+    assert errors == [f"{parts / 'a/p2.STL'}: no label for this file in the labels CSV"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name,side\na.stl,+X\n", "needs the columns 'file' and 'label'"),
+        ("file,label\na.stl,-Z\n", "line 2: unknown label '-Z'"),
+    ],
+)
+def test_bad_labels_csv(tmp_path, text, message):
+    (tmp_path / "l.csv").write_text(text)
+    with pytest.raises(jobs.UsageError, match=message):
+        jobs.read_labels(tmp_path / "l.csv")
+    with pytest.raises(jobs.UsageError, match="labels file not found"):
+        jobs.read_labels(tmp_path / "none.csv")
+
+
+def test_is_current(tmp_path):
+    record = metaimage.provenance("cd" * 32, "none", 600)
+    image = tmp_path / "x.png"
+    assert not jobs.is_current(image, record)
+    image.write_bytes(
+        png.encode_rgb(np.zeros((4, 4, 3), np.uint8), metaimage.provenance_text(record))
+    )
+    assert jobs.is_current(image, record)
+    assert not jobs.is_current(image, metaimage.provenance("cd" * 32, "none", 300))
+    assert not jobs.is_current(image, metaimage.provenance("ef" * 32, "none", 600))

@@ -1,0 +1,48 @@
+import pytest
+
+from shared import atomic, manifest
+
+
+def _row(image, label="+X", part="p"):
+    return manifest.Row(image, label, part, "/parts/p.stl", "none", 600, "ab" * 32)
+
+
+def test_round_trip_sorted(tmp_path):
+    rows = [_row("b.png"), _row("a.png", "")]
+    manifest.write(tmp_path / "manifest.csv", rows)
+    assert manifest.read(tmp_path / "manifest.csv") == sorted(rows, key=lambda r: r.image)
+    header = (tmp_path / "manifest.csv").read_text().splitlines()[0]
+    assert header == ",".join(manifest.COLUMNS)
+    assert header.startswith("image,label,part_id,source,augmentation")
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.csv"]
+
+
+def test_bad_manifests(tmp_path):
+    path = tmp_path / "manifest.csv"
+    path.write_text("image,label\na.png,+X\n")
+    with pytest.raises(manifest.ManifestError, match="missing column"):
+        manifest.read(path)
+    path.write_text("image,label,part_id,source,augmentation\na.png,-Z,p,s,none\n")
+    with pytest.raises(manifest.ManifestError, match="line 2: unknown label '-Z'"):
+        manifest.read(path)
+    with pytest.raises(manifest.ManifestError, match="file not found"):
+        manifest.read(tmp_path / "nope.csv")
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    dead = tmp_path / f".x.png{atomic.TEMPORARY_MARK}999999999"
+    live = atomic.temporary_name(tmp_path / "y.png")  # this process: still alive
+    dead.write_bytes(b"partial")
+    live.write_bytes(b"partial")
+    assert atomic.remove_stale(tmp_path) == 1
+    assert not dead.exists() and live.exists()
+
+
+def test_replacing_removes_the_temporary_on_failure(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic.replacing(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
