@@ -30,17 +30,18 @@ lint: setup ## Check style with ruff
 test: setup lint ## Set up, lint and run the whole test suite
 	$(PY) -m pytest
 
-demo: setup ## Set up and run the pipeline end to end (today: sample parts -> meta-images)
-	$(PY) bench/sample_parts.py --out $(DEMO)/parts --count 5
+demo: setup ## Set up and run the pipeline end to end (today: synthetic parts -> meta-images)
+	$(PY) -m trainer parts --count 10 --seed 1 --out $(DEMO)/parts --overwrite
 	$(PY) -m blender_addon render $(DEMO)/parts --out $(DEMO)/meta_images \
 	  --labels $(DEMO)/parts/labels.csv --rotations --workers 2
-	@echo "meta-images and manifest: $(DEMO)/meta_images (for example $(DEMO)/meta_images/block_00.png)"
+	@echo "meta-images and manifest: $(DEMO)/meta_images (for example $(DEMO)/meta_images/part_0000.png)"
 
 addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist
 
 bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/render.py
+	$(PY) bench/parts.py
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache .ruff_cache

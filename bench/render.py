@@ -17,15 +17,33 @@ import tempfile
 import time
 from pathlib import Path
 
+import manifold3d as m3
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.sample_parts import machined_block
 from blender_addon.batch import render_task
 from blender_addon.render import MetaImageRenderer
 from blender_addon.utils.jobs import sha256_file
 from shared.rotations import IDENTITY
 from shared.stl import read_stl, write_stl
+
+
+def machined_block(holes: int = 8, segments: int = 147) -> np.ndarray:
+    """A 100 x 60 x 30 mm block with a pocket, a boss and two rows of blind holes, milled from +Z.
+
+    About 10,000 triangles, most on the round features (the synthetic training parts have
+    hundreds: this is the size of a finely tessellated CAD export).
+    """
+    w, d = 100.0, 60.0
+    part = m3.Manifold.cube([w, d, 30], center=True)
+    part -= m3.Manifold.cube([w * 0.6, d * 0.5, 20], center=True).translate([0, 0, 10])
+    part += m3.Manifold.cylinder(15, 8, 8, circular_segments=segments)
+    for i in range(holes):
+        for y in (-d / 2 + 5, d / 2 - 5):
+            x = -w / 2 + 8 + i * (w - 16) / (holes - 1)
+            part -= m3.Manifold.cylinder(20, 3, 3, circular_segments=segments).translate([x, y, 0])
+    mesh = part.to_mesh()
+    return np.asarray(mesh.vert_properties)[:, :3][np.asarray(mesh.tri_verts)]
 
 
 def time_strategy(renderer, stl: Path, out: Path, strategy: str, repeats: int) -> list[float]:

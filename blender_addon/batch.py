@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._shared import atomic, manifest, metaimage, png, rotations, stl
+from ._shared import atomic, manifest, metaimage, png, progress, rotations, stl
 from .utils import jobs
-from .utils.progress import Progress
 
 RESULT_MARK = "@@milling-result "
 """Prefix of a worker's answer on stdout; Blender may print other lines there."""
@@ -94,7 +93,7 @@ class Batch:
         files, errors = jobs.find_inputs(config.inputs)
         self.parts, plan_errors = jobs.plan(files, labels, config.rotations)
         self.result = BatchResult()
-        self.progress = Progress(len(self.parts), enabled=config.progress)
+        self.progress = progress.Progress(len(self.parts), enabled=config.progress)
         for message in errors + plan_errors:
             self._fail(message)
         self.tasks: list[Task] = []

@@ -3,7 +3,8 @@
 Modules: `classes` (the five milling directions), `views` (the 10x10 view schedule),
 `metaimage` (colour encoding, tiling, PNG provenance), `rotations` (label-preserving cube
 rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer), `png`
-(a minimal PNG codec for Blender's bundled Python, which has no Pillow).
+(just enough PNG for Blender's bundled Python, which has no Pillow), `atomic` (files that are
+complete or absent), `progress` (progress lines for long work).
 
 Modules import each other relatively so that the add-on zip can carry its own copy.
 """

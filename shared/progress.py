@@ -1,4 +1,7 @@
-"""Progress on a terminal: one updating line on a TTY, a line every few seconds otherwise."""
+"""Progress of long work: an updating line on a TTY, a line every few seconds otherwise.
+
+Used by both sides (batch rendering, part generation).
+"""
 
 from __future__ import annotations
 
