@@ -141,17 +141,16 @@ class Batch:
         return True
 
     def collect(self, task: Task, answer: dict) -> None:
-        """Record a task's outcome: its manifest rows, or its error."""
+        """Record a task's outcome: manifest rows for the images written, and any error."""
         self.done += 1
+        for v in answer.get("variants", []):
+            variant = jobs.Variant(**v)
+            self.result.rows.append(
+                _row(task.source, task.part_id, variant, task.sha256, self.config.size)
+            )
+            self.result.rendered += 1
         if answer.get("error"):
             self._fail(answer["error"])
-        else:
-            for v in answer["variants"]:
-                row = _row(
-                    task.source, task.part_id, jobs.Variant(**v), task.sha256, self.config.size
-                )
-                self.result.rows.append(row)
-                self.result.rendered += 1
         self.progress.update(self.done, Path(task.source).name)
 
     def close(self) -> None:
@@ -224,7 +223,10 @@ def merge_manifest(out: Path, rows: list[manifest.Row], owned: set[str] | None =
 
 
 def render_task(renderer, task: dict, out: Path, strategy: str) -> dict:
-    """Read one STL file and write its missing meta-images; return {'variants'} or {'error'}."""
+    """Read one STL file and write its missing meta-images.
+
+    Returns {'variants': [the ones written]}, with 'error' added if something failed.
+    """
     try:
         mesh = stl.read_stl(task["source"])
     except stl.StlError as e:
@@ -240,7 +242,9 @@ def render_task(renderer, task: dict, out: Path, strategy: str) -> dict:
             )
             written.append(v)
     except OSError as e:
-        return {"error": f"{out}: cannot write meta-image ({e.strerror or e})"}
+        return {"variants": written, "error": f"{out}: cannot write meta-image ({e.strerror or e})"}
+    except (RuntimeError, MemoryError) as e:  # Blender could not render this mesh
+        return {"variants": written, "error": f"{task['source']}: render failed ({e})"}
     return {"variants": written}
 
 
