@@ -8,6 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := build/demo
+DEMO_STORE := sqlite:///$(DEMO)/mlflow.db
 
 .PHONY: help setup lint test demo addon bench clean
 
@@ -30,11 +31,16 @@ lint: setup ## Check style with ruff
 test: setup lint ## Set up, lint and run the whole test suite
 	$(PY) -m pytest
 
-demo: setup ## Set up and run the pipeline end to end (today: synthetic parts -> meta-images)
-	$(PY) -m trainer parts --count 10 --seed 1 --out $(DEMO)/parts --overwrite
+demo: setup ## Set up and run the pipeline end to end: parts, meta-images, training, prediction
+	$(PY) -m trainer parts --count 15 --seed 1 --out $(DEMO)/parts --overwrite
 	$(PY) -m blender_addon render $(DEMO)/parts --out $(DEMO)/meta_images \
 	  --labels $(DEMO)/parts/labels.csv --rotations --workers 2
-	@echo "meta-images and manifest: $(DEMO)/meta_images (for example $(DEMO)/meta_images/part_0000.png)"
+	$(PY) -m trainer train --data $(DEMO)/meta_images --weights none --image-size 128 \
+	  --epochs 10 --patience 10 --tracking-uri $(DEMO_STORE)
+	$(PY) -m trainer parts --count 5 --seed 1001 --out $(DEMO)/new_parts --overwrite --quiet
+	$(PY) -m trainer predict $(DEMO)/new_parts/*.stl --tracking-uri $(DEMO_STORE)
+	@echo "true labels: $(DEMO)/new_parts/labels.csv; meta-images: $(DEMO)/meta_images"
+	@$(PY) -m trainer ui --tracking-uri $(DEMO_STORE)
 
 addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist
@@ -42,6 +48,7 @@ addon: setup ## Build the installable Blender extension zip into dist/
 bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/render.py
 	$(PY) bench/parts.py
+	$(PY) bench/train.py
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache .ruff_cache

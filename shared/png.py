@@ -64,6 +64,17 @@ def retag(png: bytes, text: dict[str, str]) -> bytes:
     return b"".join([SIGNATURE, kept[0], *extra, *kept[1:], _chunk(b"IEND", b"")])
 
 
+def read_header(data: bytes) -> tuple[int, int, int, int]:
+    """(width, height, bit depth, colour type) from the first 33 bytes of a PNG file.
+
+    Colour type 2 is RGB, 6 RGBA, 0 grey, 3 palette.
+    """
+    if not data.startswith(SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 29:
+        raise ValueError("not a PNG file")
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    return width, height, depth, colour
+
+
 def read_text(data: bytes) -> dict[str, str]:
     """The tEXt entries of PNG bytes (or of its first bytes: chunks are read until cut off)."""
     if not data.startswith(SIGNATURE):

@@ -39,7 +39,12 @@ def test_bpy_stays_inside_the_addon(folder):
 @pytest.mark.parametrize("folder", ["shared", "blender_addon"])
 def test_ml_libraries_stay_inside_the_trainer(folder):
     found = _imports(folder)
-    assert not {"keras", "tensorflow", "mlflow", "PIL"} & set(found)
+    assert not {"keras", "tensorflow", "mlflow", "PIL", "manifold3d"} & set(found)
+
+
+def test_mlflow_only_in_the_tracking_modules():
+    users = _imports("trainer").get("mlflow", set())
+    assert users == {"trainer/tracking.py", "trainer/mlflow_model.py"}
 
 
 def test_command_line_and_planning_load_without_bpy():

@@ -1,0 +1,133 @@
+"""The data side of training: manifest checks, the split by part, tile shuffling, fingerprints."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from shared import classes, png
+from tests.trainer.synthetic import write_dataset
+from trainer import data, preprocess
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    write_dataset(tmp_path / "d", parts=30, variants=3)
+    return tmp_path / "d"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_split_never_puts_a_part_on_two_sides(dataset, seed):
+    loaded = data.load(dataset, progress=False)
+    assignment = data.split(loaded.examples, 0.2, 0.2, seed)
+    sides = {}
+    for e in loaded.examples:
+        sides.setdefault(e.part_id, set()).add(assignment[e.part_id])
+    assert all(len(s) == 1 for s in sides.values())
+    for split in data.SPLITS:  # stratified: every class on every side
+        labels = {e.label for e in loaded.examples if assignment[e.part_id] == split}
+        assert labels == set(classes.CLASSES), (seed, split)
+
+
+def test_split_is_seeded(dataset):
+    examples = data.load(dataset, progress=False).examples
+    assert data.split(examples, 0.2, 0.2, 1) == data.split(examples, 0.2, 0.2, 1)
+    assert data.split(examples, 0.2, 0.2, 1) != data.split(examples, 0.2, 0.2, 2)
+
+
+def test_a_class_with_too_few_parts_is_named(tmp_path):
+    rows = write_dataset(tmp_path / "d", parts=12, variants=1)  # +X and -X get 3, others 2
+    examples = data.load(tmp_path / "d", progress=False).examples
+    assert len(rows) == 12
+    with pytest.raises(data.DataError, match=r"\+Y has 2, -Y has 2, \+Z has 2"):
+        data.split(examples, 0.15, 0.15, 0)
+
+
+def test_tile_shuffle_keeps_the_multiset_of_tiles():
+    rng = np.random.default_rng(0)
+    batch = np.stack([rng.integers(0, 256, size=(100, 100, 3), dtype=np.uint8)] * 3)
+    out = preprocess.shuffle_tiles(tf.constant(batch), tf.constant([1, 2])).numpy()
+    assert out.shape == batch.shape
+    image, shuffled = batch[1], out[1]
+    assert not np.array_equal(shuffled, image)
+
+    def tiles(a):
+        return sorted(
+            t.tobytes() for t in a.reshape(10, 10, 10, 10, 3).swapaxes(1, 2).reshape(100, 10, 10, 3)
+        )
+
+    for before, after in zip(batch, out, strict=True):
+        assert tiles(after) == tiles(before)
+    assert not np.array_equal(out[0], out[1])  # each image gets its own order
+    again = preprocess.shuffle_tiles(tf.constant(batch), tf.constant([1, 2])).numpy()
+    np.testing.assert_array_equal(again, out)  # stateless: same seed, same order
+
+
+def test_bad_rows_are_skipped_and_counted(dataset):
+    images = sorted(dataset.glob("*.png"))
+    images[0].unlink()  # missing
+    images[1].write_bytes(images[1].read_bytes()[:500])  # cut off
+    images[2].write_bytes(b"garbage")  # not a PNG
+    rgba = np.zeros((100, 100, 3), np.uint8)
+    images[3].write_bytes(png.encode_rgb(np.zeros((50, 50, 3), np.uint8)))  # wrong size
+    gray = png.encode_rgb(rgba)
+    images[4].write_bytes(gray[:25] + b"\x00" + gray[26:])  # colour type 0 in the header
+    loaded = data.load(dataset, progress=False)
+    assert len(loaded.examples) == 90 - 5
+    assert loaded.skipped == {
+        "missing image": 1,
+        "cut-off image (no PNG end chunk)": 1,
+        "not a PNG image": 1,
+        "wrong size 50x50 (expected 100x100)": 1,
+        "not 8-bit RGB (PNG bit depth 8, colour type 0)": 1,
+    }
+    assert f"{images[0]}: missing image" in loaded.first_problems
+
+
+def test_too_many_bad_rows_fail_with_the_reason(dataset):
+    for image in sorted(dataset.glob("*.png"))[:50]:
+        image.unlink()
+    with pytest.raises(data.DataError, match=r"50 of 90 rows are unusable \(50 missing image\)"):
+        data.load(dataset, progress=False)
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda d: None, "data folder not found"),
+        (lambda d: d.mkdir(), "no manifest.csv"),
+        (lambda d: (d.mkdir(), (d / "manifest.csv").write_text("image,label\n")), "missing column"),
+        (
+            lambda d: (
+                d.mkdir(),
+                (d / "manifest.csv").write_text("image,label,part_id,source,augmentation\n"),
+            ),
+            "lists no images",
+        ),
+    ],
+)
+def test_unusable_data_folders(tmp_path, setup, message):
+    folder = tmp_path / "data"
+    setup(folder)
+    with pytest.raises(data.DataError, match=message):
+        data.load(folder, progress=False)
+
+
+def test_fingerprint_sees_every_byte_and_label(dataset):
+    examples = data.load(dataset, progress=False).examples
+    before = data.fingerprint(examples)
+    assert data.fingerprint(list(reversed(examples))) == before
+    raw = bytearray(examples[0].path.read_bytes())
+    raw[-20] ^= 1
+    examples[0].path.write_bytes(bytes(raw))
+    assert data.fingerprint(examples) != before
+
+
+def test_pipeline_resizes_and_batches(dataset):
+    examples = data.load(dataset, progress=False).examples[:10]
+    images, labels = next(
+        iter(data.pipeline(examples, 64, 4, training=True, cache_bytes=1e9, decoded_size=100))
+    )
+    assert images.shape == (4, 64, 64, 3) and images.dtype == tf.float32
+    assert float(tf.reduce_max(images)) <= 255.0 and labels.shape == (4,)
+    evaluation = data.pipeline(examples, 64, 4, training=False)
+    assert [int(y) for _, ys in evaluation for y in ys] == [e.y for e in examples]  # in order

@@ -1,0 +1,273 @@
+"""Training end to end on a tiny config: MLflow run contents, registry, the champion rule,
+the logged model, prediction, evaluation and MLflow's scoring server (a real HTTP request)."""
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shared.stl import write_stl
+from tests.meshes import wedge
+from tests.trainer.synthetic import write_dataset
+from trainer import evaluate, preprocess, tracking
+from trainer.config import TrainConfig
+from trainer.train import train
+
+pytestmark = pytest.mark.slow
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _config(folder, store, **kw):
+    base = dict(
+        data=folder,
+        weights="none",
+        image_size=64,
+        epochs=1,
+        patience=15,
+        tracking_uri=store,
+        progress=False,
+    )
+    return TrainConfig(**(base | kw))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Three runs into one fresh store: a weak one, a good one, a weak one on another split."""
+    tmp = tmp_path_factory.mktemp("train")
+    folder = tmp / "data"
+    write_dataset(folder, parts=40, variants=2, size=100)
+    store = f"sqlite:///{tmp / 'mlflow.db'}"
+    first = train(_config(folder, store))
+    good = train(_config(folder, store, epochs=15))
+    weak = train(_config(folder, store, split_seed=1))
+    return {
+        "folder": folder,
+        "store": store,
+        "tmp": tmp,
+        "first": first,
+        "good": good,
+        "weak": weak,
+    }
+
+
+def test_champion_moves_only_for_a_better_model(runs):
+    first, good, weak = runs["first"], runs["good"], runs["weak"]
+    assert (first.version, good.version, weak.version) == ("1", "2", "3")
+    assert first.champion and "is the first champion" in first.decision
+    assert good.test_metrics["test_accuracy"] > first.test_metrics["test_accuracy"]
+    assert (
+        good.champion and "v2" in good.decision and "takes over from champion v1" in good.decision
+    )
+    assert "same test split" in good.decision
+    assert not weak.champion and "does not beat champion v2" in weak.decision
+    assert "re-evaluated on this run's test split" in weak.decision  # other split: re-scored
+    assert tracking.champion_version() == "2"
+    tags = tracking.version_tags("3")
+    assert tags["champion_decision"] == weak.decision
+    assert float(tags["test_accuracy"]) == weak.test_metrics["test_accuracy"]
+
+
+def test_run_records_everything(runs):
+    good = runs["good"]
+    params, metrics, tags = tracking.run_data(good.run_id)
+    for key in (
+        "variant",
+        "weights",
+        "weights_used",
+        "image_size",
+        "batch_size",
+        "learning_rate",
+        "fine_tune_learning_rate",
+        "unfreeze",
+        "epochs",
+        "augment",
+        "split_seed",
+        "val_fraction",
+        "test_fraction",
+        "dataset_fingerprint",
+        "test_fingerprint",
+        "schedule",
+        "keras_backend",
+        "version_keras",
+        "version_tensorflow",
+        "version_mlflow",
+        "train_parts",
+        "test_images",
+        "skipped_rows",
+    ):
+        assert key in params, key
+    assert params["weights_used"] == "none (random initialisation)"
+    assert params["image_size"] == "64" and params["variant"] == "B0"
+    for split in ("val", "test"):
+        for name in (
+            "loss",
+            "accuracy",
+            "macro_precision",
+            "macro_recall",
+            "macro_f1",
+            "precision_plus_x",
+            "recall_minus_y",
+            "f1_plus_z",
+        ):
+            assert f"{split}_{name}" in metrics, (split, name)
+    epochs = len(good.history)
+    assert 1 <= epochs <= 15
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_macro_f1"):
+        assert len(tracking.metric_history(good.run_id, key)) == epochs
+    files = set(tracking.artifacts(good.run_id))
+    assert {
+        "confusion_matrix.png",
+        "confusion_matrix.json",
+        "training_curves.png",
+        "test_samples.png",
+        "split.csv",
+        "config.json",
+    } <= files
+    assert tags["registered_version"] == "2" and tags["champion"] == "True"
+    run = MlflowClient().get_run(good.run_id)
+    assert run.info.status == "FINISHED"
+
+
+def test_registry_model_predicts_what_the_trained_model_predicted(runs):
+    good = runs["good"]
+    images = [e.path.read_bytes() for e in good.test_examples]
+    model, uri, version = tracking.load()  # the champion
+    assert (uri, version) == ("models:/milling-directions@champion", "2")
+    served = tracking.predict_probabilities(model, images)
+    in_memory = good.model.predict(preprocess.prepare(images, 64), verbose=0).astype(np.float64)
+    # Same weights, same preprocessing: the same labels, and probabilities equal up to float32
+    # rounding (TensorFlow picks kernels per traced batch shape; seen: at most 2e-6 apart).
+    np.testing.assert_array_equal(served.argmax(axis=1), in_memory.argmax(axis=1))
+    np.testing.assert_allclose(served, in_memory, rtol=0, atol=1e-5)
+    # arrays and base64 text are accepted as well as PNG bytes
+    arrays = [preprocess.decode(b).numpy() for b in images]
+    np.testing.assert_array_equal(tracking.predict_probabilities(model, arrays), served)
+    text = [base64.b64encode(b).decode() for b in images]
+    np.testing.assert_array_equal(tracking.predict_probabilities(model, text), served)
+    m = evaluate.metrics([e.y for e in good.test_examples], served, prefix="test_")
+    assert m["test_accuracy"] == good.test_metrics["test_accuracy"]
+
+
+def test_evaluate_logs_an_evaluation_run(runs):
+    report = evaluate.evaluate_model(runs["folder"], None, "milling-directions", progress=False)
+    assert report["model_version"] == "2" and report["images"] == 80
+    assert np.sum(report["confusion"]) == 80
+    assert report["metrics"]["eval_accuracy"] >= runs["good"].test_metrics["test_accuracy"] - 0.3
+    _, metrics, tags = tracking.run_data(report["run_id"])
+    assert tags["type"] == "evaluation" and "eval_macro_f1" in metrics
+
+
+def _cli(*args, env=None, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "trainer", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_predict_command_for_pngs_and_parts(runs):
+    png_path = runs["good"].test_examples[0].path
+    part = runs["tmp"] / "wedge.stl"
+    write_stl(part, wedge())
+    result = _cli(
+        "predict",
+        str(png_path),
+        str(part),
+        str(runs["tmp"] / "nope.stl"),
+        "--json",
+        "--tracking-uri",
+        runs["store"],
+    )
+    assert result.returncode == 1, result.stderr  # one input failed
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["input"] for line in lines] == [str(png_path), str(part)]
+    for line in lines:
+        assert set(line) == {"input", "label", "probabilities", "model_uri", "model_version"}
+        assert line["model_version"] == "2" and line["label"] in line["probabilities"]
+        assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert f"error: {runs['tmp'] / 'nope.stl'}: file not found" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_a_real_http_request(runs):
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "serve",
+            "--port",
+            str(port),
+            "--tracking-uri",
+            runs["store"],
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                time.sleep(1)
+        images = [e.path.read_bytes() for e in runs["good"].test_examples[:3]]
+        body = json.dumps(
+            {
+                "dataframe_split": {
+                    "columns": ["image"],
+                    "data": [[base64.b64encode(b).decode()] for b in images],
+                }
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"}
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
+        rows = answer["predictions"]
+        assert [r["label"] for r in rows] == [
+            r
+            for r in tracking.load()[0].predict(__import__("pandas").DataFrame({"image": images}))[
+                "label"
+            ]
+        ]
+        expected = tracking.predict_probabilities(tracking.load()[0], images)
+        got = np.array([[r[c] for c in ("+X", "-X", "+Y", "-Y", "+Z")] for r in rows])
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
+
+
+def test_promote_by_hand_is_recorded(runs):
+    mlflow.set_tracking_uri(runs["store"])
+    decision = tracking.promote("1")
+    assert tracking.champion_version() == "1"
+    assert "promoted by hand (previous champion: v2)" in decision
+    tracking.promote("2")
+    result = _cli("promote", "--version", "99", "--tracking-uri", runs["store"])
+    assert result.returncode == 2 and "milling-directions has no version 99" in result.stderr

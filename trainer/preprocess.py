@@ -1,0 +1,73 @@
+"""Image preprocessing shared by training and the logged model: decode, resize, shuffle tiles.
+
+Training (tf.data) and the served model call the same functions, so a meta-image gives the
+model the same tensor either way. Only TensorFlow and numpy: this module travels with the
+logged model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+GRID = 10
+"""Meta-images are GRID x GRID tiles (shared.views.ROWS/COLS; repeated here so that the logged
+model needs nothing but this file)."""
+
+
+def decode(png: tf.Tensor) -> tf.Tensor:
+    """PNG bytes -> (H, W, 3) uint8."""
+    return tf.io.decode_png(png, channels=3)
+
+
+def resize(images: tf.Tensor, size: int) -> tf.Tensor:
+    """(..., H, W, 3) uint8 -> (..., size, size, 3) float32 in [0, 255] (EfficientNet's input)."""
+    resized = tf.image.resize(tf.cast(images, tf.float32), [size, size], "bilinear", antialias=True)
+    return tf.clip_by_value(resized, 0.0, 255.0)
+
+
+def to_tiles(images: tf.Tensor) -> tf.Tensor:
+    """(..., H, W, C) meta-images -> (..., GRID * GRID, H / GRID, W / GRID, C) tiles, row-major."""
+    shape = tf.shape(images)
+    lead, rank = shape[:-3], tf.rank(images)
+    h, w, c = shape[-3] // GRID, shape[-2] // GRID, shape[-1]
+    tiles = tf.reshape(images, tf.concat([lead, [GRID, h, GRID, w, c]], 0))
+    perm = tf.concat([tf.range(rank - 3), rank - 3 + tf.constant([0, 2, 1, 3, 4])], 0)
+    return tf.reshape(tf.transpose(tiles, perm), tf.concat([lead, [GRID * GRID, h, w, c]], 0))
+
+
+def from_tiles(tiles: tf.Tensor, shuffle: bool = False, seed: tf.Tensor | None = None) -> tf.Tensor:
+    """(N, GRID * GRID, h, w, C) tiles -> (N, GRID * h, GRID * w, C) meta-images.
+
+    With `shuffle`, each image's tiles are placed in a random order of its own (`seed`, shape
+    [2], makes it stateless and reproducible). Colours are normals in the part's frame, so the
+    label does not depend on where a view is.
+    """
+    shape = tf.shape(tiles)
+    n, h, w, c = shape[0], shape[2], shape[3], shape[4]
+    if shuffle:
+        size = [n, GRID * GRID]
+        keys = tf.random.uniform(size) if seed is None else tf.random.stateless_uniform(size, seed)
+        tiles = tf.gather(tiles, tf.argsort(keys, axis=1), batch_dims=1)
+    images = tf.transpose(tf.reshape(tiles, [n, GRID, GRID, h, w, c]), [0, 1, 3, 2, 4, 5])
+    return tf.reshape(images, [n, GRID * h, GRID * w, c])
+
+
+def shuffle_tiles(images: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor:
+    """Shuffle the tile positions of each meta-image of an (N, H, W, C) batch."""
+    return from_tiles(to_tiles(images), shuffle=True, seed=seed)
+
+
+def prepare(images: list, size: int) -> np.ndarray:
+    """Meta-images as PNG bytes or (H, W, 3) uint8 arrays -> one float32 model batch."""
+    batch = []
+    for image in images:
+        if isinstance(image, bytes | bytearray):
+            image = decode(tf.constant(bytes(image)))
+        array = tf.convert_to_tensor(np.asarray(image, dtype=np.uint8))
+        if array.shape.rank != 3 or array.shape[-1] != 3:
+            raise ValueError(
+                f"expected an RGB meta-image (H, W, 3), got shape {tuple(array.shape)}"
+            )
+        batch.append(resize(array, size))
+    return tf.stack(batch).numpy()

@@ -1,0 +1,311 @@
+"""`train(config) -> TrainResult`: one tracked training run, from manifest to champion decision.
+
+Everything that can fail before training (tracking store, weights, data, split) is checked
+first, so a mistake costs seconds, not an hour.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from shared import classes
+
+from . import data, evaluate, model, preprocess, tracking
+from .config import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    model_uri: str
+    version: str | None
+    champion: bool
+    decision: str
+    weights: str
+    test_metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    model: keras.Model | None = None
+    test_examples: list[data.Example] = field(default_factory=list)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Validation(keras.callbacks.Callback):
+    """After each epoch: validation metrics, MLflow logging, early stopping, best weights."""
+
+    def __init__(self, val: tf.data.Dataset, labels: np.ndarray, patience: int):
+        super().__init__()
+        self.val, self.labels, self.patience = val, labels, patience
+        self.history: list[dict[str, float]] = []
+        self.best_loss = np.inf
+        self.best_weights: list | None = None
+        self.wait = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self.wait = 0  # each phase gets its own patience
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs if logs is not None else {}
+        probabilities = self.model.predict(self.val, verbose=0)
+        row = {
+            "train_loss": float(logs.get("loss", np.nan)),
+            "train_accuracy": float(logs.get("accuracy", np.nan)),
+        }
+        row |= evaluate.metrics(self.labels, probabilities, prefix="val_")
+        self.history.append(row)
+        tracking.log_metrics(row, step=len(self.history))
+        if row["val_loss"] < self.best_loss:
+            self.best_loss, self.best_weights, self.wait = (
+                row["val_loss"],
+                self.model.get_weights(),
+                0,
+            )
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def restore_best(self) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+@dataclass
+class Prepared:
+    """The checked dataset, its split by part, and the fingerprints that identify them."""
+
+    dataset: data.Dataset
+    assignment: dict[str, str]
+    sets: dict[str, list[data.Example]]
+    counts: dict[str, int]
+    dataset_fingerprint: str
+    test_fingerprint: str
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Load and check the manifest, split by part, fingerprint: all before any run starts."""
+    dataset = data.load(config.data, progress=config.progress)
+    assignment = data.split(
+        dataset.examples, config.val_fraction, config.test_fraction, config.split_seed
+    )
+    sets = {s: [e for e in dataset.examples if assignment[e.part_id] == s] for s in data.SPLITS}
+    counts = {f"{s}_images": len(v) for s, v in sets.items()}
+    counts |= {f"{s}_parts": sum(1 for p in assignment.values() if p == s) for s in data.SPLITS}
+    say(
+        f"data: {len(dataset.examples)} images of {len(assignment)} parts "
+        f"({', '.join(f'{k} {v}' for k, v in counts.items())}); "
+        f"skipped: {data.skipped_summary(dataset)}"
+    )
+    for problem in dataset.first_problems:
+        say(f"  skipped {problem}")
+    return Prepared(
+        dataset,
+        assignment,
+        sets,
+        counts,
+        data.fingerprint(dataset.examples, dataset.manifest_path.read_bytes()),
+        data.fingerprint(sets["test"]),
+    )
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train, evaluate, log, register, and let the champion rule decide; see the module doc."""
+    start = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    tracking.connect(config.tracking_uri)
+    weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
+    say(f"weights: {weights_used}")
+    ready = prepare(config)
+    test = ready.sets["test"]
+    tags = {"family": "image", "model": "efficientnet"}
+    with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
+        scratch = Path(tmp)
+        _log_setup(config, ready, weights_used, scratch)
+        net, history = _fit(config, ready, weights_arg)
+        y_test = np.array([e.y for e in test])
+        probabilities = net.predict(
+            data.pipeline(test, config.image_size, config.batch_size, False), verbose=0
+        )
+        test_metrics = evaluate.metrics(y_test, probabilities, prefix="test_")
+        tracking.log_metrics(test_metrics)
+        _log_pictures(scratch, history, test, y_test, probabilities)
+        net.save(scratch / "model.keras")
+        model_uri = tracking.log_model(
+            scratch / "model.keras", config.image_size, config.variant, test[0].path.read_bytes()
+        )
+        score = tracking.Score(test_metrics["test_accuracy"], test_metrics["test_macro_f1"])
+        version, moved, decision = None, False, "not registered (--no-register)"
+        if config.register:
+            version = tracking.register(
+                model_uri,
+                {
+                    "run_id": run_id,
+                    "test_accuracy": score.accuracy,
+                    "test_macro_f1": score.macro_f1,
+                    "test_fingerprint": ready.test_fingerprint,
+                    "dataset_fingerprint": ready.dataset_fingerprint,
+                    "variant": config.variant,
+                    "weights": weights_used,
+                    "family": "image",
+                },
+            )
+            moved, decision = tracking.decide_champion(
+                version, score, ready.test_fingerprint, lambda uri: _score(uri, test)
+            )
+        tracking.set_tags(
+            {"registered_version": version or "", "champion_decision": decision, "champion": moved}
+        )
+    say(f"test: {score}; {decision}")
+    return TrainResult(
+        run_id,
+        model_uri,
+        version,
+        moved,
+        decision,
+        weights_used,
+        test_metrics,
+        history,
+        ready.counts,
+        time.monotonic() - start,
+        net,
+        test,
+    )
+
+
+def _log_setup(config: TrainConfig, ready: Prepared, weights_used: str, scratch: Path) -> None:
+    """The whole configuration, what the run is made of, and the split."""
+    tracking.log_params(
+        config.as_params()
+        | ready.counts
+        | {
+            "weights_used": weights_used,
+            "dataset_fingerprint": ready.dataset_fingerprint,
+            "test_fingerprint": ready.test_fingerprint,
+            "skipped_rows": data.skipped_summary(ready.dataset),
+            "meta_image_size": ready.dataset.size,
+            "schedule": _schedule(config),
+            "keras_backend": keras.backend.backend(),
+        }
+        | _versions()
+    )
+    resolved = asdict(config) | {"data": str(config.data), "weights_used": weights_used}
+    tracking.log_dict(resolved, "config.json")
+    data.write_split(scratch / "split.csv", ready.assignment)
+    tracking.log_artifact(scratch / "split.csv")
+
+
+def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, list[dict]]:
+    """Build the model and run the training phases; the best weights are in the model after."""
+    net, base = model.build(
+        config.variant, config.image_size, weights, config.dropout, config.bn_momentum
+    )
+    train_ds = data.pipeline(
+        ready.sets["train"],
+        config.image_size,
+        config.batch_size,
+        training=True,
+        augment=config.augment,
+        seed=config.seed,
+        cache_bytes=config.cache_limit_gb * 2**30,
+        decoded_size=ready.dataset.size,
+    )
+    val = ready.sets["val"]
+    val_ds = data.pipeline(val, config.image_size, config.batch_size, training=False)
+    validation = Validation(val_ds, np.array([e.y for e in val]), config.patience)
+    verbose = (1 if sys.stderr.isatty() else 2) if config.progress else 0
+    for name, epochs, rate, prepare_base in _phases(config):
+        if epochs < 1:
+            continue
+        trainable = prepare_base(base)
+        say(
+            f"phase '{name}': {trainable} trainable layers, {epochs} epochs, learning rate {rate:g}"
+        )
+        model.compile_model(net, rate)
+        net.fit(train_ds, epochs=epochs, callbacks=[validation], verbose=verbose, shuffle=False)
+        validation.restore_best()
+    return net, validation.history
+
+
+def _phases(config: TrainConfig):
+    """(name, epochs, learning rate, function preparing the base and returning trainable count)."""
+    if not config.pretrained:
+        return [("from scratch", config.epochs, config.learning_rate, _all_trainable)]
+    return [
+        ("head", config.epochs, config.learning_rate, _frozen),
+        (
+            "fine-tune",
+            config.fine_tune_epochs,
+            config.fine_tune_learning_rate,
+            lambda base: model.unfreeze_top(base, config.unfreeze),
+        ),
+    ]
+
+
+def _all_trainable(base: keras.Model) -> int:
+    base.trainable = True
+    return sum(layer.trainable for layer in base.layers)
+
+
+def _frozen(base: keras.Model) -> int:
+    model.freeze_base(base)
+    return 0
+
+
+def _schedule(config: TrainConfig) -> str:
+    if not config.pretrained:
+        return f"from scratch: all layers, {config.epochs} epochs"
+    return (
+        f"transfer: head {config.epochs} epochs, then last {config.unfreeze} layers "
+        f"(BatchNorm frozen) {config.fine_tune_epochs} epochs"
+    )
+
+
+def _versions() -> dict[str, str]:
+    out = {"version_python": platform.python_version()}
+    for package in ("keras", "tensorflow", "mlflow", "numpy"):
+        out[f"version_{package}"] = metadata.version(package)
+    return out
+
+
+def _score(uri: str, examples: list[data.Example]) -> tracking.Score:
+    """Accuracy and macro-F1 of a registered model on these examples (the champion check)."""
+    loaded, _, _ = tracking.load(uri)
+    p = tracking.predict_probabilities(loaded, [e.path.read_bytes() for e in examples])
+    m = evaluate.metrics(np.array([e.y for e in examples]), p)
+    return tracking.Score(m["accuracy"], m["macro_f1"])
+
+
+def _log_pictures(
+    scratch: Path, history, test: list[data.Example], y: np.ndarray, probabilities: np.ndarray
+) -> None:
+    cm = evaluate.confusion(y, probabilities.argmax(axis=1))
+    (scratch / "confusion_matrix.json").write_text(
+        json.dumps({"classes": list(classes.CLASSES), "counts": cm.tolist()})
+    )
+    pictures = [
+        evaluate.plot_confusion(cm, scratch / "confusion_matrix.png", "test split"),
+        evaluate.plot_curves(history, scratch / "training_curves.png"),
+        evaluate.plot_samples(
+            [preprocess.decode(e.path.read_bytes()).numpy() for e in test[:8]],
+            list(y[:8]),
+            probabilities[:8],
+            scratch / "test_samples.png",
+        ),
+        scratch / "confusion_matrix.json",
+    ]
+    for path in pictures:
+        tracking.log_artifact(path)
