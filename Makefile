@@ -49,6 +49,7 @@ bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/render.py
 	$(PY) bench/parts.py
 	$(PY) bench/train.py
+	$(PY) bench/predict.py
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -9,12 +9,19 @@ and `blender --background --python blender_addon/cli.py -- ...`. UI modules are 
 def _classes():
     from .interface import MILLING_FH_stl, VIEW3D_PT_milling
     from .operators.import_stl import MILLING_OT_import_stl
+    from .operators.predict import MILLING_OT_predict
     from .operators.render_folder import MILLING_OT_render_folder
     from .operators.render_selected import MILLING_OT_render_selected
+    from .operators.server import MILLING_OT_start_server, MILLING_OT_stop_server
+    from .preferences import MillingPreferences
     from .properties import MillingSceneProperties
 
     return (
+        MillingPreferences,
         MillingSceneProperties,
+        MILLING_OT_predict,
+        MILLING_OT_start_server,
+        MILLING_OT_stop_server,
         MILLING_OT_render_selected,
         MILLING_OT_render_folder,
         MILLING_OT_import_stl,
@@ -36,6 +43,9 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
+    from .operators.server import stop_server
+
+    stop_server()
     del bpy.types.Scene.milling
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)

@@ -15,6 +15,7 @@ if __package__ in (None, ""):  # run as a script by Blender: make the package im
 
 from blender_addon import batch
 from blender_addon._shared import metaimage
+from blender_addon.utils import client
 from blender_addon.utils.jobs import UsageError
 
 EPILOG = """\
@@ -99,6 +100,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--quiet", action="store_true", help="no progress output")
 
+    predict = commands.add_parser(
+        "predict",
+        help="predict the milling direction of STL parts (the panel's button, headless)",
+        description=(
+            "Render each part's meta-image in memory and ask the model, exactly as the panel's "
+            'Predict button does. Prints one JSON object per part: {"input", "label", '
+            '"probabilities", "model_uri", "model_version"}.'
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("inputs", nargs="+", metavar="PART.stl")
+    predict.add_argument(
+        "--server",
+        default=client.DEFAULT_SERVER,
+        metavar="URL",
+        help="MLflow scoring server (python -m trainer serve; default: %(default)s)",
+    )
+    predict.add_argument(
+        "--python",
+        metavar="PATH",
+        help="instead of a server, run PATH -m trainer predict (PATH: a Python "
+        "with the trainer installed)",
+    )
+    predict.add_argument(
+        "--tracking-uri",
+        default="",
+        metavar="URI",
+        help="with --python: the MLflow store of the champion",
+    )
+    predict.add_argument(
+        "--timeout",
+        type=float,
+        default=client.DEFAULT_TIMEOUT,
+        help="seconds to wait for the model (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--online",
+        action="store_true",
+        help="allow a server on another machine (as Blender's online access)",
+    )
+
     package = commands.add_parser("package", help="build the installable extension zip")
     package.add_argument(
         "--out",
@@ -121,12 +164,39 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "render":
         return _render(parser, args)
+    if args.command == "predict":
+        return _predict(args)
     if args.command == "package":
         from blender_addon.package import build_zip
 
         print(build_zip(args.out))
         return 0
     return batch.serve_worker(args.out, args.size, args.strategy, args.threads)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        from blender_addon.predict import online_access, predict_files
+    except ModuleNotFoundError as e:
+        if e.name != "bpy":
+            raise
+        print("error: the 'bpy' module is not installed: run `make setup`", file=sys.stderr)
+        return 2
+    settings = client.ModelSettings(
+        mode="python" if args.python else "server",
+        server_url=args.server,
+        python=args.python or "",
+        tracking_uri=args.tracking_uri,
+        timeout=args.timeout,
+    )
+    answers, errors = predict_files(args.inputs, settings, args.online or online_access())
+    for path, answer in answers:
+        print(json.dumps(answer.as_json(path)), flush=True)
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -2,6 +2,8 @@
 
 import bpy
 
+from ._shared import classes
+
 
 class VIEW3D_PT_milling(bpy.types.Panel):
     bl_label = "Milling Directions"
@@ -12,6 +14,7 @@ class VIEW3D_PT_milling(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.milling
+        self.draw_prediction(layout, props)
 
         if props.running:
             layout.progress(factor=props.progress, type="BAR", text=props.status)
@@ -32,6 +35,25 @@ class VIEW3D_PT_milling(bpy.types.Panel):
         box.operator("milling.render_folder", icon="RENDER_ANIMATION")
 
         layout.operator("milling.import_stl", icon="IMPORT")
+
+    @staticmethod
+    def draw_prediction(layout, props) -> None:
+        box = layout.box()
+        row = box.row()
+        row.scale_y = 1.5
+        row.enabled = not props.predicting
+        row.operator("milling.predict", icon="ORIENTATION_NORMAL")
+        if props.status:
+            box.label(text=props.status, icon="TIME" if props.predicting else "INFO")
+        if props.prediction_label:
+            box.label(text=f"{props.prediction_part}: mill from {props.prediction_label}")
+            for name, p in zip(classes.CLASSES, props.prediction_probabilities, strict=True):
+                row = box.row()
+                row.alert = name == props.prediction_label
+                row.progress(factor=p, type="BAR", text=f"{name}   {p:.1%}")
+        row = box.row(align=True)
+        row.operator("milling.start_server", icon="PLAY")
+        row.operator("milling.stop_server", icon="PAUSE", text="")
 
 
 class MILLING_FH_stl(bpy.types.FileHandler):

@@ -1,7 +1,14 @@
 """The add-on's scene state: one PropertyGroup at `scene.milling`."""
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    StringProperty,
+)
 
 from ._shared import classes, metaimage
 
@@ -41,7 +48,15 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
         name="Rotations",
         description="Also render the label-preserving cube rotations (needs a labels CSV)",
     )
-    # Progress of the running job, drawn by the panel.
-    running: BoolProperty(options={"SKIP_SAVE"})
-    progress: FloatProperty(min=0.0, max=1.0, options={"SKIP_SAVE"})
-    status: StringProperty(options={"SKIP_SAVE"})
+    # Run-time state drawn by the panel (not animatable).
+    # Progress of the running job.
+    running: BoolProperty(options=set())
+    progress: FloatProperty(min=0.0, max=1.0, options=set())
+    status: StringProperty(options=set())
+    # The last prediction.
+    predicting: BoolProperty(options=set())
+    prediction_part: StringProperty(options=set())
+    prediction_label: StringProperty(options=set())
+    prediction_probabilities: FloatVectorProperty(
+        size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
+    )

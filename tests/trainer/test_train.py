@@ -4,10 +4,8 @@ the logged model, prediction, evaluation and MLflow's scoring server (a real HTT
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import mlflow
@@ -15,48 +13,18 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from shared.classes import CLASSES
 from shared.stl import write_stl
 from tests.meshes import wedge
-from tests.trainer.synthetic import write_dataset
 from trainer import evaluate, preprocess, tracking
-from trainer.config import TrainConfig
-from trainer.train import train
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _config(folder, store, **kw):
-    base = dict(
-        data=folder,
-        weights="none",
-        image_size=64,
-        epochs=1,
-        patience=15,
-        tracking_uri=store,
-        progress=False,
-    )
-    return TrainConfig(**(base | kw))
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Three runs into one fresh store: a weak one, a good one, a weak one on another split."""
-    tmp = tmp_path_factory.mktemp("train")
-    folder = tmp / "data"
-    write_dataset(folder, parts=40, variants=2, size=100)
-    store = f"sqlite:///{tmp / 'mlflow.db'}"
-    first = train(_config(folder, store))
-    good = train(_config(folder, store, epochs=15))
-    weak = train(_config(folder, store, split_seed=1))
-    return {
-        "folder": folder,
-        "store": store,
-        "tmp": tmp,
-        "first": first,
-        "good": good,
-        "weak": weak,
-    }
+@pytest.fixture
+def runs(trained):
+    return trained
 
 
 def test_champion_moves_only_for_a_better_model(runs):
@@ -200,67 +168,25 @@ def test_predict_command_for_pngs_and_parts(runs):
     assert f"error: {runs['tmp'] / 'nope.stl'}: file not found" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_serve_answers_a_real_http_request(runs):
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trainer",
-            "serve",
-            "--port",
-            str(port),
-            "--tracking-uri",
-            runs["store"],
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read()
-                time.sleep(1)
-        images = [e.path.read_bytes() for e in runs["good"].test_examples[:3]]
-        body = json.dumps(
-            {
-                "dataframe_split": {
-                    "columns": ["image"],
-                    "data": [[base64.b64encode(b).decode()] for b in images],
-                }
+def test_serve_answers_a_real_http_request(runs, scoring_server):
+    images = [e.path.read_bytes() for e in runs["good"].test_examples[:3]]
+    body = json.dumps(
+        {
+            "dataframe_split": {
+                "columns": ["image"],
+                "data": [[base64.b64encode(b).decode()] for b in images],
             }
-        ).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"}
-        )
-        answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
-        rows = answer["predictions"]
-        assert [r["label"] for r in rows] == [
-            r
-            for r in tracking.load()[0].predict(__import__("pandas").DataFrame({"image": images}))[
-                "label"
-            ]
-        ]
-        expected = tracking.predict_probabilities(tracking.load()[0], images)
-        got = np.array([[r[c] for c in ("+X", "-X", "+Y", "-Y", "+Z")] for r in rows])
-        np.testing.assert_allclose(got, expected, atol=1e-6)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{scoring_server}/invocations", body, {"Content-Type": "application/json"}
+    )
+    rows = json.loads(urllib.request.urlopen(request, timeout=120).read())["predictions"]
+    model = tracking.load()[0]
+    expected = tracking.predict_probabilities(model, images)
+    assert [r["label"] for r in rows] == [CLASSES[i] for i in expected.argmax(axis=1)]
+    got = np.array([[r[c] for c in CLASSES] for r in rows])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
 def test_promote_by_hand_is_recorded(runs):

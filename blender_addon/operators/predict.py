@@ -1,0 +1,106 @@
+"""Predict the milling direction of the active object and show it (the panel's main button)."""
+
+import threading
+
+import bpy
+
+from .. import predict
+from ..preferences import model_settings
+from ..utils import client
+
+
+class MILLING_OT_predict(bpy.types.Operator):
+    """Ask the champion model from which side the active part should be milled"""
+
+    bl_idname = "milling.predict"
+    bl_label = "Predict Milling Direction"
+    bl_options = {"REGISTER"}
+
+    def _start(self, context):
+        """Check the selection and render: (object, triangles, PNG) or None after a report."""
+        obj = context.active_object
+        try:
+            triangles = predict.part_triangles(obj, context.evaluated_depsgraph_get())
+        except predict.PredictError as e:
+            self.report({"ERROR"}, str(e))
+            return None
+        return obj, triangles, predict.meta_image(triangles)
+
+    def execute(self, context):  # scripts and background mode: all at once
+        started = self._start(context)
+        if started is None:
+            return {"CANCELLED"}
+        obj, triangles, png = started
+        try:
+            answer = client.ask(png, model_settings(context), predict.online_access())
+        except client.ClientError as e:
+            return self._failed(context, str(e))
+        return self._show(context, obj, triangles, answer)
+
+    def invoke(self, context, event):  # the UI: the request runs in a thread, Esc cancels
+        started = self._start(context)
+        if started is None:
+            return {"CANCELLED"}
+        self._obj, self._triangles, png = started
+        settings = model_settings(context)
+        self._outcome = {}
+        online = predict.online_access()
+
+        def request():
+            try:
+                self._outcome["answer"] = client.ask(png, settings, online)
+            except client.ClientError as e:
+                self._outcome["error"] = str(e)
+
+        self._thread = threading.Thread(target=request, daemon=True)
+        self._thread.start()
+        props = context.scene.milling
+        props.predicting, props.status = True, f"Asking {settings.where}... (Esc to cancel)"
+        self._timer = context.window_manager.event_timer_add(0.05, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._stop(context)
+            context.scene.milling.status = "Prediction cancelled"
+            return {"CANCELLED"}
+        if event.type != "TIMER" or self._thread.is_alive():
+            return {"PASS_THROUGH"}
+        self._stop(context)
+        if "error" in self._outcome:
+            return self._failed(context, self._outcome["error"])
+        return self._show(context, self._obj, self._triangles, self._outcome["answer"])
+
+    def _stop(self, context) -> None:
+        context.window_manager.event_timer_remove(self._timer)
+        context.scene.milling.predicting = False
+        _redraw(context)
+
+    def _failed(self, context, message: str):
+        context.scene.milling.status = message
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+    def _show(self, context, obj, triangles, answer):
+        if obj.name not in context.scene.objects:  # deleted while we waited
+            return self._failed(context, "the part was removed before the answer came")
+        predict.show_arrow(context.scene, obj, triangles, answer)
+        props = context.scene.milling
+        props.prediction_part = obj.name
+        props.prediction_label = answer.label
+        props.prediction_probabilities = [answer.probabilities[c] for c in client.classes.CLASSES]
+        source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
+        props.status = f"{obj.name}: mill from {answer.label} ({source})"
+        self.report(
+            {"INFO"},
+            f"{obj.name}: mill from {answer.label} ({answer.probabilities[answer.label]:.0%})",
+        )
+        _redraw(context)
+        return {"FINISHED"}
+
+
+def _redraw(context) -> None:
+    for area in context.screen.areas if context.screen else ():
+        if area.type == "VIEW_3D":
+            area.tag_redraw()

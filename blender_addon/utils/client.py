@@ -1,0 +1,187 @@
+"""Ask the model for a meta-image's milling direction: over HTTP (an MLflow scoring server) or
+through a Python that has the trainer installed. Standard library only, no bpy, so that it runs
+in Blender's bundled Python and in plain pytest."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from .._shared import classes
+
+DEFAULT_SERVER = "http://127.0.0.1:5001"
+DEFAULT_TIMEOUT = 30.0
+
+
+class ClientError(RuntimeError):
+    """The model could not answer; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    label: str
+    probabilities: dict[str, float]
+    model_uri: str
+    model_version: str = ""
+
+    def as_json(self, source: str) -> dict:
+        """The `--json` schema of DESIGN.md."""
+        return {
+            "input": source,
+            "label": self.label,
+            "probabilities": self.probabilities,
+            "model_uri": self.model_uri,
+            "model_version": self.model_version,
+        }
+
+
+def is_loopback(url: str) -> bool:
+    """True for localhost / 127.0.0.0/8 / ::1 (decided without any DNS lookup)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, online_access: bool) -> str:
+    """Refuse a malformed URL, or a non-loopback one when Blender's online access is off."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ClientError(f"{url!r} is not an http(s) URL of a model server")
+    if not online_access and not is_loopback(url):
+        raise ClientError(
+            f"{url} is not on this machine and Blender's online access is off "
+            "(Preferences > System > Network > Allow Online Access): nothing was sent"
+        )
+    return url.rstrip("/")
+
+
+def ask_server(
+    url: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, online_access: bool = False
+) -> Answer:
+    """POST one meta-image to an MLflow scoring server and read its answer."""
+    url = check_url(url, online_access)
+    body = json.dumps(
+        {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(png).decode()]]}}
+    )
+    request = urllib.request.Request(
+        f"{url}/invocations", body.encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as e:
+        detail = e.read()[:300].decode("utf-8", "replace").strip()
+        raise ClientError(f"the model server at {url} answered HTTP {e.code}: {detail}") from None
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            raise ClientError(
+                f"the model server at {url} did not answer within {timeout:g} s"
+            ) from None
+        raise ClientError(
+            f"no model server at {url} ({reason}); start one with "
+            "`python -m trainer serve` or the panel's 'Start Local Model Server'"
+        ) from None
+    try:
+        rows = json.loads(raw)["predictions"]
+        row = rows[0] if isinstance(rows, list) else {k: v[0] for k, v in rows.items()}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise ClientError(
+            f"the model server at {url} sent an answer that is not a prediction"
+        ) from None
+    return _answer(row, url, "", f"the model server at {url}")
+
+
+def ask_python(
+    python: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, tracking_uri: str = ""
+) -> Answer:
+    """Run `PYTHON -m trainer predict --json` on the meta-image and read its answer."""
+    if not python:
+        raise ClientError("no Python interpreter with the trainer is set in the preferences")
+    with tempfile.TemporaryDirectory(prefix="milling-ask-") as tmp:
+        path = os.path.join(tmp, "meta_image.png")
+        with open(path, "wb") as f:
+            f.write(png)
+        command = [python, "-m", "trainer", "predict", path, "--json"]
+        if tracking_uri:
+            command += ["--tracking-uri", tracking_uri]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            raise ClientError(f"{python}: no such Python interpreter") from None
+        except subprocess.TimeoutExpired:
+            raise ClientError(
+                f"{python} -m trainer predict did not answer within {timeout:g} s"
+            ) from None
+    if result.returncode != 0:
+        missing = re.search(r"No module named '?([\w.]+)", result.stderr)
+        if missing:
+            raise ClientError(
+                f"{python} cannot run the trainer (no module {missing.group(1)}): "
+                "use the Python of the project's .venv (make setup)"
+            )
+        lines = [s for s in result.stderr.strip().splitlines() if s.strip()]
+        message = next((s for s in lines if s.startswith("error: ")), lines[-1] if lines else "")
+        raise ClientError(f"{python} -m trainer predict failed: {message}")
+    try:
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise ClientError(f"{python} -m trainer predict printed no prediction") from None
+    return _answer(
+        {"label": row.get("label"), **(row.get("probabilities") or {})},
+        row.get("model_uri", ""),
+        str(row.get("model_version", "")),
+        f"{python} -m trainer predict",
+    )
+
+
+def _answer(row: dict, model_uri: str, version: str, who: str) -> Answer:
+    """Check the answer speaks of exactly our classes, with probabilities."""
+    names = [k for k in row if k != "label"]
+    if sorted(names) != sorted(classes.CLASSES):
+        raise ClientError(
+            f"{who} answered for the classes {names}, not {list(classes.CLASSES)}: "
+            "is it a Milling Directions model?"
+        )
+    try:
+        probabilities = {c: float(row[c]) for c in classes.CLASSES}
+    except (TypeError, ValueError):
+        raise ClientError(f"{who} sent probabilities that are not numbers") from None
+    label = max(probabilities, key=probabilities.get)
+    return Answer(label, probabilities, model_uri, version)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How to reach the model (the add-on preferences, or command-line options)."""
+
+    mode: str = "server"
+    """'server' (HTTP) or 'python' (subprocess)."""
+    server_url: str = DEFAULT_SERVER
+    python: str = ""
+    tracking_uri: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def where(self) -> str:
+        return self.server_url if self.mode == "server" else f"{self.python} -m trainer"
+
+
+def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Answer:
+    """Ask the model as the settings say."""
+    if settings.mode == "python":
+        return ask_python(settings.python, png, settings.timeout, settings.tracking_uri)
+    return ask_server(settings.server_url, png, settings.timeout, online_access)

@@ -1,0 +1,105 @@
+"""Fixtures shared across test folders: one small trained registry and its scoring server.
+
+Training a real (tiny) EfficientNet costs about a minute of tracing per run on the CPU, so the
+three runs that the trainer tests need are made once per session and reused by the Blender
+prediction tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """Three runs into one fresh store: a weak one, a good one, a weak one on another split.
+
+    The good one (v2) ends as the champion.
+    """
+    from tests.trainer.synthetic import write_dataset
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    tmp = tmp_path_factory.mktemp("trained")
+    folder = tmp / "data"
+    write_dataset(folder, parts=40, variants=2, size=100)
+    store = f"sqlite:///{tmp / 'mlflow.db'}"
+
+    def config(**kw):
+        return TrainConfig(
+            **(
+                {
+                    "data": folder,
+                    "weights": "none",
+                    "image_size": 64,
+                    "epochs": 1,
+                    "patience": 15,
+                    "tracking_uri": store,
+                    "progress": False,
+                }
+                | kw
+            )
+        )
+
+    first = train(config())
+    good = train(config(epochs=15))
+    weak = train(config(split_seed=1))
+    return {
+        "folder": folder,
+        "store": store,
+        "tmp": tmp,
+        "first": first,
+        "good": good,
+        "weak": weak,
+    }
+
+
+@pytest.fixture(scope="session")
+def scoring_server(trained):
+    """`python -m trainer serve` for the champion of `trained`, on a free port of 127.0.0.1."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "serve",
+            "--port",
+            str(port),
+            "--tracking-uri",
+            trained["store"],
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/ping", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                message = f"the scoring server did not start: {server.stderr.read()}"
+                raise RuntimeError(message) from None
+            time.sleep(1)
+    yield url
+    if server.poll() is None:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
