@@ -31,16 +31,8 @@ lint: setup ## Check style with ruff
 test: setup lint ## Set up, lint and run the whole test suite
 	$(PY) -m pytest
 
-demo: setup ## Set up and run the pipeline end to end: parts, meta-images, training, prediction
-	$(PY) -m trainer parts --count 15 --seed 1 --out $(DEMO)/parts --overwrite
-	$(PY) -m blender_addon render $(DEMO)/parts --out $(DEMO)/meta_images \
-	  --labels $(DEMO)/parts/labels.csv --rotations --workers 2
-	$(PY) -m trainer train --data $(DEMO)/meta_images --weights none --image-size 128 \
-	  --epochs 10 --patience 10 --tracking-uri $(DEMO_STORE)
-	$(PY) -m trainer parts --count 5 --seed 1001 --out $(DEMO)/new_parts --overwrite --quiet
-	$(PY) -m trainer predict $(DEMO)/new_parts/*.stl --tracking-uri $(DEMO_STORE)
-	@echo "true labels: $(DEMO)/new_parts/labels.csv; meta-images: $(DEMO)/meta_images"
-	@$(PY) -m trainer ui --tracking-uri $(DEMO_STORE)
+demo: setup ## Set up and run the pipeline end to end (demo.py): parts, meta-images, both models, table
+	$(PY) demo.py --out $(DEMO)
 
 addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist
@@ -50,6 +42,8 @@ bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/parts.py
 	$(PY) bench/train.py
 	$(PY) bench/predict.py
+	@if [ -f $(DEMO)/mlflow.db ]; then $(PY) bench/families.py --data $(DEMO)/images_unseen \
+	  --tracking-uri $(DEMO_STORE); else echo "bench/families.py: run make demo first"; fi
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -38,7 +38,7 @@ def served_model(tmp: Path) -> str:
     net, _ = model.build("B0", 224, None, 0.2, 0.9)
     net.save(tmp / "model.keras")
     with tracking.run("bench"):
-        uri = tracking.log_model(tmp / "model.keras", 224, "B0", _blank_png())
+        uri = tracking.log_model(tmp / "model.keras", _blank_png(), image_size=224, variant="B0")
     version = tracking.register(uri, {})
     tracking.promote(version)
     return store

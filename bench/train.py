@@ -105,7 +105,9 @@ def main() -> None:
         f"{os.cpu_count()} cores, Keras {keras.__version__} ({keras.backend.backend()})"
     )
 
-    pipeline = data.pipeline(examples, size, 16, training=True, augment=True, cache_bytes=8 * 2**30)
+    pipeline = data.pipeline(
+        examples, size, 16, training=True, shuffle_tiles=True, cache_bytes=8 * 2**30
+    )
     arrays = preprocess.prepare([e.path.read_bytes() for e in examples], size)
     labels = np.array([e.y for e in examples])
     for phase in ("frozen base (head only)", "all layers trainable"):
@@ -130,7 +132,9 @@ def main() -> None:
         keras_file = Path(tmp) / "model.keras"
         net.save(keras_file)
         with tracking.run("bench"):
-            uri = tracking.log_model(keras_file, size, "B0", examples[0].path.read_bytes())
+            uri = tracking.log_model(
+                keras_file, examples[0].path.read_bytes(), image_size=size, variant="B0"
+            )
         loaded, _, _ = tracking.load(uri)
         png = examples[0].path.read_bytes()
         tracking.predict_probabilities(loaded, [png])  # warm-up: first call traces

@@ -8,6 +8,7 @@ It never trusts the header: a binary file is accepted only if its size is exactl
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ _ASCII_BYTES_PER_TRIANGLE = 1024  # generous: a facet is typically about 250 byt
 class StlError(ValueError):
     """A file that is not a usable STL mesh. `str()` is '<path>: <reason>'."""
 
-    def __init__(self, path: str | os.PathLike, reason: str):
+    def __init__(self, path: str | os.PathLike, reason: str):  # path: a file, or a label
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
@@ -59,31 +60,40 @@ def read_stl(path: str | os.PathLike, max_triangles: int = DEFAULT_MAX_TRIANGLES
         if path.is_dir():
             raise StlError(path, "is a folder, not an STL file")
         with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                raise StlError(path, "file is empty")
-            head = f.read(_HEADER + 4)
-            if size >= _HEADER + 4:
-                count = int.from_bytes(head[_HEADER:], "little")
-                if size == _HEADER + 4 + _RECORD * count:
-                    return _finish(path, _read_binary(f, path, count, max_triangles), "binary")
-            if head.lstrip()[:5].lower() == b"solid":
-                if size > max_triangles * _ASCII_BYTES_PER_TRIANGLE:
-                    raise StlError(
-                        path,
-                        f"{size:,} bytes of ASCII STL exceeds the limit "
-                        f"of {max_triangles:,} triangles",
-                    )
-                f.seek(0)
-                data = f.read()
-                if not _looks_binary(data):
-                    return _finish(path, _read_ascii(data, path, max_triangles), "ascii")
+            return _read(f, os.fstat(f.fileno()).st_size, path, max_triangles)
     except FileNotFoundError:
         raise StlError(path, "file not found") from None
     except PermissionError:
         raise StlError(path, "permission denied") from None
     except OSError as e:
         raise StlError(path, f"cannot read file ({e.strerror or e})") from None
+
+
+def parse_stl(
+    data: bytes, name: str = "<STL bytes>", max_triangles: int = DEFAULT_MAX_TRIANGLES
+) -> Mesh:
+    """Validate STL content held in memory (`name` is used in error messages)."""
+    return _read(io.BytesIO(data), len(data), name, max_triangles)
+
+
+def _read(f, size: int, path, max_triangles: int) -> Mesh:
+    if size == 0:
+        raise StlError(path, "file is empty")
+    head = f.read(_HEADER + 4)
+    if size >= _HEADER + 4:
+        count = int.from_bytes(head[_HEADER:], "little")
+        if size == _HEADER + 4 + _RECORD * count:
+            return _finish(path, _read_binary(f, path, count, max_triangles), "binary")
+    if head.lstrip()[:5].lower() == b"solid":
+        if size > max_triangles * _ASCII_BYTES_PER_TRIANGLE:
+            raise StlError(
+                path,
+                f"{size:,} bytes of ASCII STL exceeds the limit of {max_triangles:,} triangles",
+            )
+        f.seek(0)
+        data = f.read()
+        if not _looks_binary(data):
+            return _finish(path, _read_ascii(data, path, max_triangles), "ascii")
     raise StlError(path, _not_stl_reason(head, size))
 
 
@@ -108,7 +118,8 @@ def _read_binary(f, path: Path, count: int, max_triangles: int) -> np.ndarray:
         raise StlError(path, "binary STL declares 0 triangles")
     if count > max_triangles:
         raise StlError(path, f"{count:,} triangles exceeds the limit of {max_triangles:,}")
-    records = np.fromfile(f, dtype=_BINARY_DTYPE, count=count)
+    raw = f.read(count * _RECORD)
+    records = np.frombuffer(raw, dtype=_BINARY_DTYPE, count=len(raw) // _RECORD)
     if len(records) != count:  # the file shrank while we read it
         raise StlError(path, f"truncated binary STL: read {len(records):,} of {count:,} triangles")
     return records["vertices"].astype(np.float64)

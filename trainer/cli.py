@@ -19,7 +19,7 @@ tracking store: --tracking-uri, else $MLFLOW_TRACKING_URI, else sqlite:///mlflow
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from trainer.config import VARIANTS, TrainConfig
+    from trainer.config import TrainConfig
 
     defaults = TrainConfig(data=Path("."), weights="imagenet")
     parser = argparse.ArgumentParser(
@@ -80,100 +80,44 @@ def build_parser() -> argparse.ArgumentParser:
         "'milling-directions' and give it the 'champion' alias only if it beats the current "
         "champion on the same test data.",
     )
-    train.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="folder with manifest.csv and the meta-images",
+    train_options(train, defaults)
+
+    tune = command(
+        "tune",
+        "search base model, pooling and head with Optuna (each trial a nested MLflow run)",
+        "Run --trials training runs that vary the EfficientNet variant (--variants), global "
+        "pooling, an optional hidden Dense layer, dropout and learning rate, scored on validation "
+        "accuracy. Every trial is a full `train` run, nested under one study run, and registered: "
+        "the champion rule still decides which model serves. Other options as for `train`.",
     )
-    train.add_argument(
-        "--variant",
-        type=str.upper,
-        choices=list(VARIANTS),
-        default=defaults.variant,
-        help="EfficientNet variant (default: B0)",
+    tune.add_argument("--trials", type=int, required=True, help="number of training runs")
+    tune.add_argument(
+        "--variants", default="B0,B1", help="comma-separated variants to try (default: %(default)s)"
     )
-    train.add_argument(
-        "--weights",
-        default="imagenet",
-        metavar="imagenet|none|PATH",
-        help="initial weights of the base: ImageNet (downloaded once by Keras), "
-        "none (from scratch) or a local weights file (default: imagenet)",
+    tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    train_options(tune, defaults)
+
+    baseline = command(
+        "baseline",
+        "train the face-normal model (no rendering) on the same parts and split",
+        "Train a small classifier on features of each part's own mesh (area-weighted face-normal "
+        "histogram, and how deep those faces sit along their normal) from the source STL files "
+        "named in DIR/manifest.csv, with the same split by part as `train`. Logged in the same "
+        "experiment with the same metrics (tag family=face-normals) and registered as "
+        "'milling-directions-face-normals', with its own champion.",
     )
-    train.add_argument(
-        "--image-size",
-        type=int,
-        metavar="PX",
-        help="input resolution (default: the variant's, 224 for B0 ... 600 for B7)",
-    )
-    train.add_argument(
-        "--epochs",
-        type=int,
-        default=defaults.epochs,
-        help="epochs of the head phase, or of all training from scratch (default: %(default)s)",
-    )
-    train.add_argument(
-        "--fine-tune-epochs",
-        type=int,
-        default=defaults.fine_tune_epochs,
-        help="epochs with the last --unfreeze layers trainable (pretrained only; "
-        "default: %(default)s)",
-    )
-    train.add_argument(
-        "--unfreeze",
-        type=int,
-        default=defaults.unfreeze,
-        help="layers of the base to fine-tune (default: %(default)s)",
-    )
-    train.add_argument(
-        "--learning-rate", type=float, default=defaults.learning_rate, help="default: %(default)s"
-    )
-    train.add_argument(
-        "--fine-tune-learning-rate",
-        type=float,
-        default=defaults.fine_tune_learning_rate,
-        help="default: %(default)s",
-    )
-    train.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s"
-    )
-    train.add_argument(
-        "--dropout", type=float, default=defaults.dropout, help="default: %(default)s"
-    )
-    train.add_argument(
-        "--bn-momentum",
-        type=float,
-        default=defaults.bn_momentum,
-        help="momentum of trainable BatchNorm layers (default: %(default)s)",
-    )
-    train.add_argument(
-        "--patience",
-        type=int,
-        default=defaults.patience,
-        help="early stopping patience in epochs (default: %(default)s)",
-    )
-    train.add_argument(
-        "--no-augment",
-        dest="augment",
-        action="store_false",
-        help="do not shuffle tile positions in training images",
-    )
-    train.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
-    train.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
-    train.add_argument("--split-seed", type=int, default=defaults.split_seed)
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument(
-        "--experiment", default=defaults.experiment, help="MLflow experiment (default: %(default)s)"
-    )
-    train.add_argument(
-        "--no-register",
-        dest="register",
-        action="store_false",
-        help="log the run and model but do not register a version",
-    )
-    train.add_argument("--quiet", action="store_true", help="no progress output")
-    tracking_option(train)
+    baseline.add_argument("--data", type=Path, required=True, metavar="DIR")
+    baseline.add_argument("--epochs", type=int, default=300, help="default: %(default)s")
+    baseline.add_argument("--patience", type=int, default=30, help="default: %(default)s")
+    baseline.add_argument("--learning-rate", type=float, default=1e-3, help="default: %(default)s")
+    baseline.add_argument("--batch-size", type=int, default=32, help="default: %(default)s")
+    baseline.add_argument("--hidden", type=int, default=128, help="units of the two hidden layers")
+    baseline.add_argument("--split-seed", type=int, default=defaults.split_seed)
+    baseline.add_argument("--seed", type=int, default=defaults.seed)
+    baseline.add_argument("--experiment", default=defaults.experiment)
+    baseline.add_argument("--no-register", dest="register", action="store_false")
+    baseline.add_argument("--quiet", action="store_true", help="no progress output")
+    tracking_option(baseline)
 
     evaluate = command(
         "evaluate",
@@ -203,9 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote = command(
         "promote",
         "give a model version the 'champion' alias by hand",
-        "Move the 'champion' alias to VERSION (recorded on the version).",
+        "Move the 'champion' alias to VERSION of the registered model (recorded on the version).",
     )
     promote.add_argument("--version", required=True)
+    promote.add_argument(
+        "--name",
+        default="milling-directions",
+        help="registered model: milling-directions (the image model, default) or "
+        "milling-directions-face-normals",
+    )
     tracking_option(promote)
 
     serve = command(
@@ -232,12 +182,135 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def train_options(p: argparse.ArgumentParser, defaults) -> None:
+    """The options of a training run (`train` and `tune`)."""
+    from trainer.config import VARIANTS
+
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder with manifest.csv and the meta-images",
+    )
+    p.add_argument(
+        "--variant",
+        type=str.upper,
+        choices=list(VARIANTS),
+        default=defaults.variant,
+        help="EfficientNet variant (default: B0)",
+    )
+    p.add_argument(
+        "--weights",
+        default="imagenet",
+        metavar="imagenet|none|PATH",
+        help="initial weights of the base: ImageNet (downloaded once by Keras), "
+        "none (from scratch) or a local weights file (default: imagenet)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        metavar="PX",
+        help="input resolution (default: the variant's, 224 for B0 ... 600 for B7)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        help="epochs of the head phase, or of all training from scratch (default: %(default)s)",
+    )
+    p.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=defaults.fine_tune_epochs,
+        help="epochs with the last --unfreeze layers trainable (pretrained only; "
+        "default: %(default)s)",
+    )
+    p.add_argument(
+        "--unfreeze",
+        type=int,
+        default=defaults.unfreeze,
+        help="layers of the base to fine-tune (default: %(default)s)",
+    )
+    p.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help="default: %(default)s"
+    )
+    p.add_argument(
+        "--fine-tune-learning-rate",
+        type=float,
+        default=defaults.fine_tune_learning_rate,
+        help="default: %(default)s",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s"
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=["cosine", "constant"],
+        default=defaults.lr_schedule,
+        help="cosine: each phase's learning rate decays to 1%% by its last epoch "
+        "(default: %(default)s)",
+    )
+    p.add_argument("--dropout", type=float, default=defaults.dropout, help="default: %(default)s")
+    p.add_argument(
+        "--pooling",
+        choices=["max", "avg"],
+        default=defaults.pooling,
+        help="global pooling after the base (default: %(default)s)",
+    )
+    p.add_argument(
+        "--head-units",
+        type=int,
+        default=defaults.head_units,
+        help="hidden Dense layer before the output, 0 = none (default: %(default)s)",
+    )
+    p.add_argument(
+        "--bn-momentum",
+        type=float,
+        default=defaults.bn_momentum,
+        help="momentum of trainable BatchNorm layers (default: %(default)s)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="early stopping patience in epochs (default: %(default)s)",
+    )
+    p.add_argument(
+        "--shuffle-tiles",
+        action="store_true",
+        help="shuffle the tile positions of training images each epoch (the seed's augmentation: "
+        "it keeps the label but hides which view each tile is, and measured worse; off by default)",
+    )
+    p.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    p.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
+    p.add_argument("--split-seed", type=int, default=defaults.split_seed)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument(
+        "--experiment", default=defaults.experiment, help="MLflow experiment (default: %(default)s)"
+    )
+    p.add_argument(
+        "--no-register",
+        dest="register",
+        action="store_false",
+        help="log the run and model but do not register a version",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking/registry URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = {
         "parts": _parts,
         "train": _train,
+        "tune": _tune,
+        "baseline": _baseline,
         "evaluate": _evaluate,
         "predict": _predict,
         "promote": _promote,
@@ -289,40 +362,52 @@ def _tracking(args: argparse.Namespace) -> str:
     return uri
 
 
-def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _train_config(parser: argparse.ArgumentParser, args: argparse.Namespace, **overrides):
     from trainer.config import TrainConfig, resolve_tracking_uri
+
+    names = (
+        "data",
+        "variant",
+        "image_size",
+        "weights",
+        "epochs",
+        "fine_tune_epochs",
+        "unfreeze",
+        "learning_rate",
+        "fine_tune_learning_rate",
+        "batch_size",
+        "lr_schedule",
+        "pooling",
+        "head_units",
+        "dropout",
+        "bn_momentum",
+        "patience",
+        "shuffle_tiles",
+        "val_fraction",
+        "test_fraction",
+        "split_seed",
+        "seed",
+        "experiment",
+        "register",
+    )
+    try:
+        return TrainConfig(
+            **{n: getattr(args, n) for n in names},
+            tracking_uri=resolve_tracking_uri(args.tracking_uri),
+            progress=not args.quiet,
+            **overrides,
+        )
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from trainer.data import DataError
     from trainer.model import WeightsError
     from trainer.tracking import TrackingError
     from trainer.train import train
 
-    try:
-        config = TrainConfig(
-            data=args.data,
-            variant=args.variant,
-            image_size=args.image_size,
-            weights=args.weights,
-            epochs=args.epochs,
-            fine_tune_epochs=args.fine_tune_epochs,
-            unfreeze=args.unfreeze,
-            learning_rate=args.learning_rate,
-            fine_tune_learning_rate=args.fine_tune_learning_rate,
-            batch_size=args.batch_size,
-            dropout=args.dropout,
-            bn_momentum=args.bn_momentum,
-            patience=args.patience,
-            augment=args.augment,
-            val_fraction=args.val_fraction,
-            test_fraction=args.test_fraction,
-            split_seed=args.split_seed,
-            seed=args.seed,
-            tracking_uri=resolve_tracking_uri(args.tracking_uri),
-            experiment=args.experiment,
-            register=args.register,
-            progress=not args.quiet,
-        )
-    except ValueError as e:
-        parser.error(str(e))
+    config = _train_config(parser, args)
     try:
         result = train(config)
     except (DataError, WeightsError, TrackingError) as e:
@@ -335,6 +420,75 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(f"see it: python -m trainer ui --tracking-uri {config.tracking_uri}", file=sys.stderr)
+    return 0
+
+
+def _tune(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from trainer.config import VARIANTS
+    from trainer.data import DataError
+    from trainer.model import WeightsError
+    from trainer.tracking import TrackingError
+    from trainer.tune import tune
+
+    variants = [v.strip().upper() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        parser.error(
+            f"--variants: unknown {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(VARIANTS)}"
+        )
+    if args.trials < 1:
+        parser.error("--trials must be at least 1")
+    config = _train_config(parser, args, variant=variants[0])
+    try:
+        summary = tune(
+            config, args.trials, variants, args.timeout, explicit_size=args.image_size is not None
+        )
+    except (DataError, WeightsError, TrackingError) as e:
+        return _error(str(e))
+    print(
+        f"best of {summary['trials']} trials: {summary['best_params']} (validation score "
+        f"{summary['best_value']:.4f}; run {summary['best_run_id']}, version "
+        f"{summary['best_version']})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _baseline(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from trainer.baseline import train_baseline
+    from trainer.config import TrainConfig, resolve_tracking_uri
+    from trainer.data import DataError
+    from trainer.tracking import TrackingError
+
+    try:
+        config = TrainConfig(
+            data=args.data,
+            weights="none",
+            epochs=args.epochs,
+            patience=args.patience,
+            learning_rate=args.learning_rate,
+            batch_size=args.batch_size,
+            split_seed=args.split_seed,
+            seed=args.seed,
+            experiment=args.experiment,
+            tracking_uri=resolve_tracking_uri(args.tracking_uri),
+            register=args.register,
+            progress=not args.quiet,
+        )
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        result = train_baseline(config, hidden=args.hidden)
+    except (DataError, TrackingError) as e:
+        return _error(str(e))
+    m = result.test_metrics
+    print(
+        f"run {result.run_id}: face-normal model, test accuracy {m['test_accuracy']:.4f}, "
+        f"macro-F1 {m['test_macro_f1']:.4f}; version {result.version or '-'}; "
+        f"{result.decision} ({result.seconds:.0f} s)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -397,7 +551,7 @@ def _promote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     try:
         _tracking(args)
-        print(tracking.promote(args.version))
+        print(tracking.promote(args.version, args.name))
     except tracking.TrackingError as e:
         return _error(str(e))
     return 0

@@ -45,13 +45,22 @@ class TrainConfig:
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-5
     batch_size: int = 16
+    lr_schedule: str = "cosine"
+    """'cosine': each phase's learning rate decays along a cosine to 1% by its last epoch;
+    'constant'."""
+    pooling: str = "max"
+    """Global pooling after the base: 'max' (the seed's choice) or 'avg'."""
+    head_units: int = 0
+    """A hidden Dense layer (ReLU) of this many units before the output; 0 = none."""
     dropout: float = 0.2
     bn_momentum: float = 0.9
     """Momentum of trainable BatchNorm layers (from scratch, 0.9 generalised and 0.99 did not)."""
     patience: int = 3
     """Early stopping: epochs without a better validation loss; the best weights are restored."""
-    augment: bool = True
-    """Shuffle tile positions inside each training meta-image, every epoch."""
+    shuffle_tiles: bool = False
+    """Shuffle tile positions inside each training meta-image, every epoch (the seed's
+    augmentation). Off: a tile's position is its view direction, and the model needs it (on
+    unseen parts, 53% with the shuffle against 88% without, same data and settings)."""
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     split_seed: int = 0
@@ -72,6 +81,12 @@ class TrainConfig:
             )
         if self.image_size is None:
             self.image_size = VARIANTS[self.variant]
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(
+                f"lr-schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
+            )
+        if self.pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', got {self.pooling!r}")
         if self.image_size < 32:
             raise ValueError(f"image size must be at least 32 px, got {self.image_size}")
         if (

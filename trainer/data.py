@@ -37,6 +37,9 @@ class Example:
     path: Path
     label: str
     part_id: str
+    source: str = ""
+    """The STL file the meta-image was rendered from."""
+    augmentation: str = "none"
 
     @property
     def y(self) -> int:
@@ -89,7 +92,9 @@ def load(folder: Path, progress: bool = True) -> Dataset:
             if len(data.first_problems) < 5:
                 data.first_problems.append(f"{folder / row.image}: {problem}")
         else:
-            data.examples.append(Example(folder / row.image, row.label, row.part_id))
+            data.examples.append(
+                Example(folder / row.image, row.label, row.part_id, row.source, row.augmentation)
+            )
         bar.update(i + 1)
     bar.close()
     bad = sum(data.skipped.values())
@@ -201,7 +206,7 @@ def pipeline(
     image_size: int,
     batch_size: int,
     training: bool,
-    augment: bool = True,
+    shuffle_tiles: bool = False,
     seed: int = 0,
     cache_bytes: float = 0,
     decoded_size: int = 600,
@@ -218,15 +223,15 @@ def pipeline(
     if not training:
         ds = ds.map(lambda x, y: (preprocess.resize(x, image_size), y), tf.data.AUTOTUNE)
         return ds.cache().batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    if augment:  # kept as tiles, so that each epoch's shuffle is one gather and one transpose
+    if shuffle_tiles:  # kept as tiles, so that each epoch's shuffle is one gather and one transpose
         ds = ds.map(lambda x, y: (preprocess.to_tiles(x), y), tf.data.AUTOTUNE)
     if len(examples) * decoded_size * decoded_size * 3 <= cache_bytes:
         ds = ds.cache()
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
 
-    def augment_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
-        if augment:
+    def shuffle_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
+        if shuffle_tiles:
             x = preprocess.from_tiles(x, shuffle=True)
         return preprocess.resize(x, image_size), y
 
-    return ds.map(augment_and_resize, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(shuffle_and_resize, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -118,6 +118,16 @@ def plot_samples(
     return path
 
 
+def model_inputs(loaded, examples) -> list:
+    """What a loaded model of either family takes for these examples: the meta-images' PNG
+    bytes, or the source parts' triangles turned as each example's augmentation says."""
+    from . import facenormals, tracking
+
+    if tracking.family(loaded) == "face-normals":
+        return [facenormals.source_triangles(e.source, e.augmentation) for e in examples]
+    return [e.path.read_bytes() for e in examples]
+
+
 def evaluate_model(
     folder: Path, model_uri: str | None, experiment: str, batch: int = 32, progress: bool = True
 ) -> dict:
@@ -138,7 +148,7 @@ def evaluate_model(
     chunks = []
     for i in range(0, len(y), batch):
         chunk = dataset.examples[i : i + batch]
-        chunks.append(tracking.predict_probabilities(model, [e.path.read_bytes() for e in chunk]))
+        chunks.append(tracking.predict_probabilities(model, model_inputs(model, chunk)))
         bar.update(min(i + batch, len(y)))
     bar.close()
     probabilities = np.concatenate(chunks)

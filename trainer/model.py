@@ -52,9 +52,18 @@ def _fetch_imagenet(variant: str) -> None:
 
 
 def build(
-    variant: str, image_size: int, weights: str | None, dropout: float, bn_momentum: float
+    variant: str,
+    image_size: int,
+    weights: str | None,
+    dropout: float,
+    bn_momentum: float,
+    pooling: str = "max",
+    head_units: int = 0,
 ) -> tuple[keras.Model, keras.Model]:
-    """(model, its EfficientNet base). Inputs: float32 images in [0, 255], size image_size."""
+    """(model, its EfficientNet base). Inputs: float32 images in [0, 255], size image_size.
+
+    The head: global `pooling` ('max' or 'avg'), [Dense(head_units, relu)], dropout, softmax.
+    """
     try:
         base = BASES[variant](
             include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
@@ -67,7 +76,10 @@ def build(
     inputs = keras.Input((image_size, image_size, 3), name="meta_image")
     # A pretrained base runs in inference mode even once unfrozen (the fine-tuning guide).
     x = base(inputs, training=False if weights else None)
-    x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    pool = layers.GlobalMaxPooling2D if pooling == "max" else layers.GlobalAveragePooling2D
+    x = pool(name=f"{pooling}_pool")(x)
+    if head_units:
+        x = layers.Dense(head_units, activation="relu", name="head")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
     return keras.Model(inputs, outputs, name=f"milling_efficientnet_{variant.lower()}"), base
@@ -88,12 +100,17 @@ def unfreeze_top(base: keras.Model, count: int) -> int:
     return trainable
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
-    # No XLA: its fused kernels round differently, and the model loaded back from the registry
-    # (which runs without XLA) must predict exactly what the trained model predicted.
+def compile_model(model: keras.Model, learning_rate: float, decay_steps: int = 0) -> None:
+    """Adam at `learning_rate`, decayed along a cosine to 1% over `decay_steps` (0: constant)."""
+    # TensorFlow: no XLA. On the CPU it trained 4-7 times slower, and the model loaded back from
+    # the registry (which runs without XLA) must predict what the trained model predicted.
+    # JAX compiles everything anyway.
+    rate = learning_rate
+    if decay_steps > 0:
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=False,
+        jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
     )

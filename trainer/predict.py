@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared import classes, manifest, png
+from shared import classes, manifest, png, stl
 
 from . import tracking
 
@@ -96,26 +96,33 @@ def render_parts(parts: list[str], size: int) -> tuple[dict[str, bytes], list[st
     return rendered, errors
 
 
-def predict(
-    inputs: list[str],
-    model_uri: str | None = None,
-) -> tuple[list[Prediction], list[str]]:
+def read_parts(inputs: list[str]) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """([(input, STL bytes)], error lines), for the face-normal model."""
+    parts, errors = [], []
+    for name in inputs:
+        path = Path(name)
+        if path.suffix.lower() != ".stl":
+            errors.append(f"{name}: the face-normal model takes parts (.stl), not images")
+        else:
+            try:
+                stl.read_stl(path)  # a clear message now, rather than a failed batch later
+                parts.append((name, path.read_bytes()))
+            except stl.StlError as e:
+                errors.append(str(e))
+    return parts, errors
+
+
+def predict(inputs: list[str], model_uri: str | None = None) -> tuple[list[Prediction], list[str]]:
     """Predictions for the inputs that could be read, and an error line for each other one."""
-    images, errors = read_inputs(inputs)
-    if not images:
-        return [], errors
     model, uri, version = tracking.load(model_uri)
-    probabilities = tracking.predict_probabilities(model, [data for _, data in images])
+    face_normals = tracking.family(model) == "face-normals"
+    items, errors = read_parts(inputs) if face_normals else read_inputs(inputs)
+    if not items:
+        return [], errors
+    probabilities = tracking.predict_probabilities(model, [data for _, data in items])
     out = []
-    for (name, _), p in zip(images, probabilities, strict=True):
+    for (name, _), p in zip(items, probabilities, strict=True):
         label = classes.CLASSES[int(p.argmax())]
-        out.append(
-            Prediction(
-                name,
-                label,
-                {c: float(v) for c, v in zip(classes.CLASSES, p, strict=True)},
-                uri,
-                version,
-            )
-        )
+        scores = {c: float(v) for c, v in zip(classes.CLASSES, p, strict=True)}
+        out.append(Prediction(name, label, scores, uri, version))
     return out, errors

@@ -80,9 +80,13 @@ def _first_line(e: BaseException) -> str:
 
 @contextlib.contextmanager
 def run(experiment: str, name: str | None = None, tags: dict | None = None) -> Iterator[str]:
-    """An MLflow run; it ends FAILED if the block raises (KeyboardInterrupt included)."""
+    """An MLflow run; it ends FAILED if the block raises (KeyboardInterrupt included).
+
+    Inside another run (a tuning study) it is a nested run of that one.
+    """
     mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=name, tags=tags) as active:
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(run_name=name, tags=tags, nested=nested) as active:
         yield active.info.run_id
 
 
@@ -123,60 +127,67 @@ def artifacts(run_id: str, folder: str = "") -> list[str]:
 # -- the model -----------------------------------------------------------------------------
 
 
-SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec(AnyType(), "image")]),
-    outputs=Schema([ColSpec("string", "label")] + [ColSpec("double", c) for c in classes.CLASSES]),
-)
+FAMILIES = {"image": "image", "face-normals": "mesh"}
+"""Model family -> the name of its input column."""
 
 
-def log_model(keras_file: Path, image_size: int, variant: str, example_png: bytes) -> str:
-    """Log the pyfunc model of the active run; return its model URI."""
+def _signature(column: str) -> ModelSignature:
+    outputs = [ColSpec("string", "label")] + [ColSpec("double", c) for c in classes.CLASSES]
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), column)]), outputs=Schema(outputs))
+
+
+def log_model(keras_file: Path, example, family: str = "image", **config) -> str:
+    """Log the pyfunc model of the active run; return its model URI.
+
+    `example` is one input of the family's column (a PNG meta-image for 'image'); `config`
+    (image_size, variant...) travels with the model.
+    """
+    column = FAMILIES[family]
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(MODEL_CODE),
         artifacts={"keras_model": str(keras_file)},
-        code_paths=[str(PACKAGE)],
-        model_config={
-            "classes": list(classes.CLASSES),
-            "image_size": image_size,
-            "variant": variant,
-        },
-        signature=SIGNATURE,
-        input_example=pd.DataFrame({"image": [example_png]}),
+        code_paths=[str(PACKAGE), str(PACKAGE.parent / "shared")],
+        model_config={"classes": list(classes.CLASSES), "family": family, **config},
+        signature=_signature(column),
+        input_example=pd.DataFrame({column: [example]}),
     )
     return info.model_uri
 
 
-def register(model_uri: str, tags: dict) -> str:
-    """Register the model as a new version of MODEL_NAME; return the version number."""
-    version = mlflow.register_model(
-        model_uri, MODEL_NAME, tags={k: str(v) for k, v in tags.items()}
-    )
+def register(model_uri: str, tags: dict, name: str = MODEL_NAME) -> str:
+    """Register the model as a new version of `name`; return the version number."""
+    version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
     return str(version.version)
 
 
-CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
+def champion_uri(name: str = MODEL_NAME) -> str:
+    return f"models:/{name}@{CHAMPION}"
+
+
+CHAMPION_URI = champion_uri()
 
 
 def resolve(uri: str | None = None) -> tuple[str, str]:
     """(model URI, registry version or '') for a URI (default: the champion); checks it exists."""
     uri = uri or CHAMPION_URI
+    registered = uri.startswith("models:/") and ("@" in uri or uri.count("/") == 2)
+    if not registered:
+        return uri, ""
+    name, _, ref = uri[len("models:/") :].replace("@", "/@", 1).partition("/")
+    client = MlflowClient()
     try:
-        if uri.startswith(f"models:/{MODEL_NAME}@"):
-            alias = uri.split("@", 1)[1]
-            return uri, str(MlflowClient().get_model_version_by_alias(MODEL_NAME, alias).version)
-        if uri.startswith(f"models:/{MODEL_NAME}/"):
-            version = uri.rsplit("/", 1)[1]
-            MlflowClient().get_model_version(MODEL_NAME, version)
-            return uri, version
+        if ref.startswith("@"):
+            return uri, str(client.get_model_version_by_alias(name, ref[1:]).version)
+        client.get_model_version(name, ref)
+        return uri, ref
     except MlflowException:
-        if uri == CHAMPION_URI:
+        if ref == f"@{CHAMPION}":
             raise TrackingError(
-                f"no {CHAMPION} model in this store yet: train one first "
+                f"no {CHAMPION} model of {name} in this store yet: train one first "
                 f"(python -m trainer train --data DIR), or name one with --model URI"
             ) from None
         raise TrackingError(f"{uri}: no such model in the registry") from None
-    return uri, ""
 
 
 def load(uri: str | None = None):
@@ -188,11 +199,18 @@ def load(uri: str | None = None):
         raise TrackingError(f"cannot load model {uri}: {_first_line(e)}") from None
 
 
-def predict_probabilities(model, images: list) -> np.ndarray:
-    """(N, classes) probabilities for PNG bytes or RGB arrays, in classes.CLASSES order."""
-    if not images:
+def family(model) -> str:
+    """The family of a loaded pyfunc model ('image' or 'face-normals')."""
+    return (model.model_config or {}).get("family", "image")
+
+
+def predict_probabilities(model, inputs: list) -> np.ndarray:
+    """(N, classes) probabilities, in classes.CLASSES order, for inputs of the model's family:
+    meta-images (PNG bytes or RGB arrays) or meshes (STL bytes or (N, 3, 3) triangles)."""
+    if not inputs:
         return np.zeros((0, len(classes.CLASSES)))
-    out = model.predict(pd.DataFrame({"image": images}))
+    column = FAMILIES[family(model)]
+    out = model.predict(pd.DataFrame({column: inputs}))
     return out[list(classes.CLASSES)].to_numpy(dtype=np.float64)
 
 
@@ -211,54 +229,58 @@ class Score:
         return f"accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}"
 
 
-def champion_version() -> str | None:
+def champion_version(name: str = MODEL_NAME) -> str | None:
     try:
-        return str(MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
 
 
 def decide_champion(
-    version: str, score: Score, test_fingerprint: str, evaluate: Callable[[str], Score]
+    version: str,
+    score: Score,
+    test_fingerprint: str,
+    evaluate: Callable[[str], Score],
+    name: str = MODEL_NAME,
 ) -> tuple[bool, str]:
-    """Move the champion alias to `version` if it beats the current champion; say why."""
+    """Move the champion alias of `name` to `version` if it beats the current champion; say why."""
     client = MlflowClient()
-    current = champion_version()
+    current = champion_version(name)
     if current is None:
         decision, moved = f"v{version} is the first champion ({score})", True
     else:
-        tags = client.get_model_version(MODEL_NAME, current).tags
+        tags = client.get_model_version(name, current).tags
         if tags.get("test_fingerprint") == test_fingerprint:
             theirs = Score(float(tags["test_accuracy"]), float(tags["test_macro_f1"]))
             how = "same test split"
         else:
-            theirs = evaluate(f"models:/{MODEL_NAME}/{current}")
+            theirs = evaluate(f"models:/{name}/{current}")
             how = "champion re-evaluated on this run's test split"
         moved = score.beats(theirs)
         verb = "takes over from" if moved else "does not beat"
         decision = f"v{version} ({score}) {verb} champion v{current} ({theirs}); {how}"
     if moved:
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION, version)
-    client.set_model_version_tag(MODEL_NAME, version, "champion_decision", decision)
+        client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "champion_decision", decision)
     return moved, decision
 
 
-def promote(version: str) -> str:
+def promote(version: str, name: str = MODEL_NAME) -> str:
     """Give `version` the champion alias by hand; recorded on the version."""
     client = MlflowClient()
     try:
-        client.get_model_version(MODEL_NAME, version)
+        client.get_model_version(name, version)
     except MlflowException:
-        raise TrackingError(f"{MODEL_NAME} has no version {version}") from None
-    previous = champion_version()
-    client.set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+        raise TrackingError(f"{name} has no version {version}") from None
+    previous = champion_version(name)
+    client.set_registered_model_alias(name, CHAMPION, version)
     decision = f"v{version} promoted by hand (previous champion: v{previous or 'none'})"
-    client.set_model_version_tag(MODEL_NAME, version, "champion_decision", decision)
+    client.set_model_version_tag(name, version, "champion_decision", decision)
     return decision
 
 
-def version_tags(version: str) -> dict[str, str]:
-    return dict(MlflowClient().get_model_version(MODEL_NAME, version).tags)
+def version_tags(version: str, name: str = MODEL_NAME) -> dict[str, str]:
+    return dict(MlflowClient().get_model_version(name, version).tags)
 
 
 # -- serving and the UI --------------------------------------------------------------------

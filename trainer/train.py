@@ -16,12 +16,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from shared import classes
 
 from . import data, evaluate, model, preprocess, tracking
-from .config import TrainConfig
+from .config import MODEL_NAME, TrainConfig
 
 
 @dataclass
@@ -34,6 +33,8 @@ class TrainResult:
     weights: str
     test_metrics: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    """Validation metrics of the epoch whose weights were kept (what tuning optimises)."""
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: keras.Model | None = None
@@ -47,12 +48,14 @@ def say(message: str) -> None:
 class Validation(keras.callbacks.Callback):
     """After each epoch: validation metrics, MLflow logging, early stopping, best weights."""
 
-    def __init__(self, val: tf.data.Dataset, labels: np.ndarray, patience: int):
+    def __init__(self, val, labels: np.ndarray, patience: int, show: bool = False):
         super().__init__()
-        self.val, self.labels, self.patience = val, labels, patience
+        self.val, self.labels, self.patience, self.show = val, labels, patience, show
         self.history: list[dict[str, float]] = []
         self.best_loss = np.inf
         self.best_weights: list | None = None
+        self.best: dict[str, float] = {}
+        """The metrics of the best epoch (lowest validation loss): the weights kept."""
         self.wait = 0
 
     def on_train_begin(self, logs=None) -> None:
@@ -68,7 +71,14 @@ class Validation(keras.callbacks.Callback):
         row |= evaluate.metrics(self.labels, probabilities, prefix="val_")
         self.history.append(row)
         tracking.log_metrics(row, step=len(self.history))
-        if row["val_loss"] < self.best_loss:
+        better = row["val_loss"] < self.best_loss
+        if self.show:
+            say(
+                f"epoch {len(self.history)}: validation accuracy {row['val_accuracy']:.4f}, "
+                f"loss {row['val_loss']:.4f}{' (best so far: kept)' if better else ''}"
+            )
+        if better:
+            self.best = row
             self.best_loss, self.best_weights, self.wait = (
                 row["val_loss"],
                 self.model.get_weights(),
@@ -135,55 +145,90 @@ def train(config: TrainConfig) -> TrainResult:
     with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
         scratch = Path(tmp)
         _log_setup(config, ready, weights_used, scratch)
-        net, history = _fit(config, ready, weights_arg)
-        y_test = np.array([e.y for e in test])
+        net, validation = _fit(config, ready, weights_arg)
         probabilities = net.predict(
             data.pipeline(test, config.image_size, config.batch_size, False), verbose=0
         )
-        test_metrics = evaluate.metrics(y_test, probabilities, prefix="test_")
-        tracking.log_metrics(test_metrics)
-        _log_pictures(scratch, history, test, y_test, probabilities)
+        test_metrics = log_test(scratch, validation.history, test, probabilities)
         net.save(scratch / "model.keras")
         model_uri = tracking.log_model(
-            scratch / "model.keras", config.image_size, config.variant, test[0].path.read_bytes()
+            scratch / "model.keras",
+            test[0].path.read_bytes(),
+            "image",
+            image_size=config.image_size,
+            variant=config.variant,
         )
-        score = tracking.Score(test_metrics["test_accuracy"], test_metrics["test_macro_f1"])
-        version, moved, decision = None, False, "not registered (--no-register)"
-        if config.register:
-            version = tracking.register(
-                model_uri,
-                {
-                    "run_id": run_id,
-                    "test_accuracy": score.accuracy,
-                    "test_macro_f1": score.macro_f1,
-                    "test_fingerprint": ready.test_fingerprint,
-                    "dataset_fingerprint": ready.dataset_fingerprint,
-                    "variant": config.variant,
-                    "weights": weights_used,
-                    "family": "image",
-                },
-            )
-            moved, decision = tracking.decide_champion(
-                version, score, ready.test_fingerprint, lambda uri: _score(uri, test)
-            )
-        tracking.set_tags(
-            {"registered_version": version or "", "champion_decision": decision, "champion": moved}
+        version, moved, decision = register_and_decide(
+            config,
+            run_id,
+            model_uri,
+            test_metrics,
+            ready,
+            MODEL_NAME,
+            {"variant": config.variant, "weights": weights_used, "family": "image"},
         )
-    say(f"test: {score}; {decision}")
     return TrainResult(
-        run_id,
-        model_uri,
-        version,
-        moved,
-        decision,
-        weights_used,
-        test_metrics,
-        history,
-        ready.counts,
-        time.monotonic() - start,
-        net,
-        test,
+        run_id=run_id,
+        model_uri=model_uri,
+        version=version,
+        champion=moved,
+        decision=decision,
+        weights=weights_used,
+        test_metrics=test_metrics,
+        history=validation.history,
+        val_metrics=validation.best,
+        counts=ready.counts,
+        seconds=time.monotonic() - start,
+        model=net,
+        test_examples=test,
     )
+
+
+def log_test(
+    scratch: Path, history: list[dict], test: list[data.Example], probabilities: np.ndarray
+) -> dict[str, float]:
+    """Test metrics and pictures of a finished model, logged to the active run."""
+    y_test = np.array([e.y for e in test])
+    test_metrics = evaluate.metrics(y_test, probabilities, prefix="test_")
+    tracking.log_metrics(test_metrics)
+    _log_pictures(scratch, history, test, y_test, probabilities)
+    return test_metrics
+
+
+def register_and_decide(
+    config: TrainConfig,
+    run_id: str,
+    model_uri: str,
+    test_metrics: dict,
+    ready: Prepared,
+    name: str,
+    tags: dict,
+) -> tuple[str | None, bool, str]:
+    """Register the run's model under `name` and let the champion rule decide; tag the run."""
+    score = tracking.Score(test_metrics["test_accuracy"], test_metrics["test_macro_f1"])
+    version, moved, decision = None, False, "not registered (--no-register)"
+    if config.register:
+        version = tracking.register(
+            model_uri,
+            tags
+            | {
+                "run_id": run_id,
+                "test_accuracy": score.accuracy,
+                "test_macro_f1": score.macro_f1,
+                "test_fingerprint": ready.test_fingerprint,
+                "dataset_fingerprint": ready.dataset_fingerprint,
+            },
+            name,
+        )
+        test = ready.sets["test"]
+        moved, decision = tracking.decide_champion(
+            version, score, ready.test_fingerprint, lambda uri: score_model(uri, test), name
+        )
+    tracking.set_tags(
+        {"registered_version": version or "", "champion_decision": decision, "champion": moved}
+    )
+    say(f"test: {score}; {decision}")
+    return version, moved, decision
 
 
 def _log_setup(config: TrainConfig, ready: Prepared, weights_used: str, scratch: Path) -> None:
@@ -208,24 +253,30 @@ def _log_setup(config: TrainConfig, ready: Prepared, weights_used: str, scratch:
     tracking.log_artifact(scratch / "split.csv")
 
 
-def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, list[dict]]:
+def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, Validation]:
     """Build the model and run the training phases; the best weights are in the model after."""
     net, base = model.build(
-        config.variant, config.image_size, weights, config.dropout, config.bn_momentum
+        config.variant,
+        config.image_size,
+        weights,
+        config.dropout,
+        config.bn_momentum,
+        config.pooling,
+        config.head_units,
     )
     train_ds = data.pipeline(
         ready.sets["train"],
         config.image_size,
         config.batch_size,
         training=True,
-        augment=config.augment,
+        shuffle_tiles=config.shuffle_tiles,
         seed=config.seed,
         cache_bytes=config.cache_limit_gb * 2**30,
         decoded_size=ready.dataset.size,
     )
     val = ready.sets["val"]
     val_ds = data.pipeline(val, config.image_size, config.batch_size, training=False)
-    validation = Validation(val_ds, np.array([e.y for e in val]), config.patience)
+    validation = Validation(val_ds, np.array([e.y for e in val]), config.patience, config.progress)
     verbose = (1 if sys.stderr.isatty() else 2) if config.progress else 0
     for name, epochs, rate, prepare_base in _phases(config):
         if epochs < 1:
@@ -234,10 +285,11 @@ def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, li
         say(
             f"phase '{name}': {trainable} trainable layers, {epochs} epochs, learning rate {rate:g}"
         )
-        model.compile_model(net, rate)
+        steps = epochs * len(train_ds) if config.lr_schedule == "cosine" else 0
+        model.compile_model(net, rate, steps)
         net.fit(train_ds, epochs=epochs, callbacks=[validation], verbose=verbose, shuffle=False)
         validation.restore_best()
-    return net, validation.history
+    return net, validation
 
 
 def _phases(config: TrainConfig):
@@ -281,10 +333,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _score(uri: str, examples: list[data.Example]) -> tracking.Score:
+def score_model(uri: str, examples: list[data.Example]) -> tracking.Score:
     """Accuracy and macro-F1 of a registered model on these examples (the champion check)."""
     loaded, _, _ = tracking.load(uri)
-    p = tracking.predict_probabilities(loaded, [e.path.read_bytes() for e in examples])
+    p = tracking.predict_probabilities(loaded, evaluate.model_inputs(loaded, examples))
     m = evaluate.metrics(np.array([e.y for e in examples]), p)
     return tracking.Score(m["accuracy"], m["macro_f1"])
 

@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture
 def runs(trained):
+    tracking.connect(trained["store"])  # other test modules may have connected elsewhere
     return trained
 
 
@@ -57,7 +58,7 @@ def test_run_records_everything(runs):
         "fine_tune_learning_rate",
         "unfreeze",
         "epochs",
-        "augment",
+        "shuffle_tiles",
         "split_seed",
         "val_fraction",
         "test_fraction",

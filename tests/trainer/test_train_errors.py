@@ -132,4 +132,7 @@ def test_predict_without_a_champion_says_how_to_get_one(tmp_path):
         f"sqlite:///{tmp_path / 'empty.db'}",
     )
     assert result.returncode == 2
-    assert "no champion model in this store yet: train one first" in result.stderr
+    assert (
+        "no champion model of milling-directions in this store yet: train one first"
+        in result.stderr
+    )

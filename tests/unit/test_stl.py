@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from shared.stl import StlError, face_normals, read_stl, write_stl
+from shared.stl import StlError, face_normals, parse_stl, read_stl, write_stl
 from tests.meshes import BAD, ascii_stl, box, sphere
 
 
@@ -73,6 +73,27 @@ def test_bad_file_gives_one_line_error_naming_it(tmp_path, kind):
     assert message.startswith(f"{path}: ")
     assert "\n" not in message
     assert reason in message
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bytes_in_memory_are_checked_like_a_file(tmp_path, kind):
+    """parse_stl (the face-normal model's input) gives what read_stl gives, errors included."""
+    content, reason = BAD[kind]
+    with pytest.raises(StlError) as info:
+        parse_stl(content, "request part 3")
+    assert str(info.value).startswith("request part 3: ") and reason in str(info.value)
+    write_stl(tmp_path / "s.stl", sphere(12, 6))
+    text = ascii_stl(box())
+    for data, expected in (
+        ((tmp_path / "s.stl").read_bytes(), read_stl(tmp_path / "s.stl")),
+        (text.encode(), None),
+    ):
+        mesh = parse_stl(data)
+        if expected is not None:
+            assert mesh.format == expected.format
+            np.testing.assert_array_equal(mesh.triangles, expected.triangles)
+        else:
+            assert mesh.format == "ascii" and len(mesh) == 12
 
 
 def test_missing_file_and_folder(tmp_path):

@@ -1,0 +1,43 @@
+"""`demo.py` (what `make demo` runs), end to end on a tiny configuration."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared import classes
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "demo.py",
+            *("--out", str(tmp_path / "demo"), "--parts", "15", "--unseen", "5", "--new", "3"),
+            *("--size", "100", "--image-size", "32", "--epochs", "1", "--no-rotations"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout
+    table = text.split("== new parts")[1].split("== stage times")[0].splitlines()[2:]
+    rows = [line.split() for line in table if line.strip()]
+    truths = dict(
+        line.split(",")[:2]
+        for line in (tmp_path / "demo/parts_new/labels.csv").read_text().splitlines()[1:]
+    )
+    assert [r[0] for r in rows] == list(truths)
+    for row in rows:
+        assert row[1] == truths[row[0]]
+        assert row[2] in classes.CLASSES and row[3].endswith("%")
+    assert "face-normal model: accuracy" in text and "image model: accuracy" in text
+    for stage in ("render: train", "train: image model", "train: face-normal model", "total"):
+        assert stage in text.split("== stage times")[1]
+    assert "mlflow ui --backend-store-uri sqlite:///" in text
+    assert (tmp_path / "demo/mlflow.db").stat().st_size > 0

@@ -1,0 +1,190 @@
+"""The face-normal model: its features, and `baseline` trained, logged, registered and used
+like the image model (real parts, a real Keras MLP, a real sqlite MLflow store)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shared import classes, manifest, png, rotations
+from shared.stl import read_stl
+from tests.trainer.synthetic import meta_image, write_dataset
+from trainer import evaluate, facenormals, parts, tracking
+from trainer.baseline import FAMILY, NAME, train_baseline
+from trainer.config import MODEL_NAME, TrainConfig
+from trainer.data import DataError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEPTH_BINS = len(facenormals.DEPTH_EDGES) + 1
+
+
+def _direction_index(vector: np.ndarray) -> int:
+    return int(np.argmax(facenormals.DIRECTIONS @ (vector / np.linalg.norm(vector))))
+
+
+def _area(f: np.ndarray) -> np.ndarray:
+    return f[: len(facenormals.DIRECTIONS)]
+
+
+def _depths(f: np.ndarray) -> np.ndarray:
+    return f[len(facenormals.DIRECTIONS) :].reshape(len(facenormals.DIRECTIONS), DEPTH_BINS)
+
+
+@pytest.fixture(scope="module")
+def part_files(tmp_path_factory):
+    out = tmp_path_factory.mktemp("parts")
+    parts.generate(parts.PartsConfig(count=40, seed=5, out=out, progress=False))
+    rows = (out / parts.LABELS_FILE).read_text().splitlines()[1:]
+    return [(out / r.split(",")[0], r.split(",")[1]) for r in rows]
+
+
+def test_features_follow_a_rotation_of_the_part(part_files):
+    """Turning the part permutes the feature blocks exactly as it permutes the directions;
+    moving or scaling it changes nothing."""
+    path, label = part_files[0]
+    t = read_stl(path).triangles
+    f = facenormals.features(t)
+    assert f.shape == (facenormals.FEATURES,) and np.isclose(_area(f).sum(), 1.0)
+    name, r, _ = rotations.label_preserving(label)[5]
+    g = facenormals.features(facenormals.turn(t, f"rot:{name}"))
+    moved = [_direction_index(r @ d) for d in facenormals.DIRECTIONS]
+    np.testing.assert_allclose(_area(g)[moved], _area(f), atol=1e-5)
+    np.testing.assert_allclose(_depths(g)[moved], _depths(f), atol=1e-5)
+    np.testing.assert_allclose(facenormals.features(t * 3.5 + 40.0), f, atol=1e-5)
+
+
+def test_features_tell_the_label_side_from_the_opposite_side(part_files):
+    """By construction a part's blind floors face its label from inside the part, and only the
+    clamping face looks the other way: depth separates the two sides."""
+    for path, label in part_files:
+        axis = np.array(classes.AXES[label], dtype=float)
+        depths = _depths(facenormals.features(read_stl(path).triangles))
+        toward, away = _direction_index(axis), _direction_index(-axis)
+        assert depths[toward, 1:].sum() > 1e-4, (path.name, label)
+        assert depths[away, 1:].sum() < 1e-6, (path.name, label)
+
+
+@pytest.fixture(scope="module")
+def mesh_dataset(part_files, tmp_path_factory):
+    """Manifest rows for the parts and four label-keeping turns of each (placeholder images:
+    the face-normal model reads the source STL named in each row)."""
+    folder = tmp_path_factory.mktemp("mesh_data")
+    rng = np.random.default_rng(0)
+    rows = []
+    for path, label in part_files:
+        for name, _, new_label in rotations.label_preserving(label)[:4]:
+            image = f"{path.stem}__{name}.png"
+            (folder / image).write_bytes(png.encode_rgb(meta_image(new_label, rng, 100)))
+            augmentation = "none" if name == rotations.IDENTITY else f"rot:{name}"
+            rows.append(
+                manifest.Row(image, new_label, path.stem, str(path), augmentation, 100, "0" * 64)
+            )
+    manifest.write(folder / manifest.FILENAME, rows)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def baseline_run(mesh_dataset, tmp_path_factory):
+    store = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    config = TrainConfig(
+        data=mesh_dataset,
+        weights="none",
+        epochs=150,
+        patience=30,
+        batch_size=32,
+        tracking_uri=store,
+        progress=False,
+    )
+    return train_baseline(config, hidden=64), store
+
+
+def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
+    result, store = baseline_run
+    assert result.test_metrics["test_accuracy"] >= 0.9, result.test_metrics
+    assert result.version == "1" and result.champion
+    tracking.connect(store)
+    params, metrics, tags = tracking.run_data(result.run_id)
+    assert tags["family"] == FAMILY
+    assert params["family"] == FAMILY and params["hidden_units"] == "64"
+    assert str(facenormals.FEATURES) in params["features"]
+    for key in ("test_accuracy", "test_macro_f1", "val_accuracy", "val_loss"):
+        assert key in metrics
+    assert {"split.csv", "confusion_matrix.png", "training_curves.png"} <= set(
+        tracking.artifacts(result.run_id)
+    )
+    client = MlflowClient(store)
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    assert not client.search_registered_models(f"name = '{MODEL_NAME}'")  # image model untouched
+
+
+def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):
+    result, store = baseline_run
+    tracking.connect(store)
+    loaded, _, version = tracking.load(tracking.champion_uri(NAME))
+    assert tracking.family(loaded) == FAMILY and version == "1"
+    examples = result.test_examples[:6]
+    from_registry = tracking.predict_probabilities(loaded, evaluate.model_inputs(loaded, examples))
+    features = np.stack(
+        [
+            facenormals.features(facenormals.source_triangles(e.source, e.augmentation))
+            for e in examples
+        ]
+    )
+    np.testing.assert_allclose(from_registry, result.model.predict(features, verbose=0), atol=1e-5)
+    stl_bytes = [Path(e.source).read_bytes() for e in examples if e.augmentation == "none"]
+    assert tracking.predict_probabilities(loaded, stl_bytes).shape == (len(stl_bytes), 5)
+
+
+def test_predict_and_evaluate_commands_with_the_face_normal_model(baseline_run, part_files):
+    result, store = baseline_run
+    uri = f"models:/{NAME}@champion"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    base = [sys.executable, "-m", "trainer"]
+    stl_file = str(part_files[0][0])
+    out = subprocess.run(
+        [*base, "predict", stl_file, "--model", uri, "--tracking-uri", store],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"{stl_file}: ") and "%" in out.stdout
+    data = os.path.dirname(result.test_examples[0].path)
+    out = subprocess.run(
+        [*base, "evaluate", "--data", data, "--model", uri, "--tracking-uri", store, "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "accuracy" in out.stdout and "macro-F1" in out.stdout
+    accuracy = float(out.stdout.split("accuracy ")[1].split()[0])
+    assert accuracy >= 0.9
+
+
+def test_baseline_without_source_parts_fails_before_any_run(tmp_path):
+    write_dataset(tmp_path / "data", parts=15, variants=1)  # sources: /parts/*.stl, absent
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = TrainConfig(data=tmp_path / "data", weights="none", tracking_uri=store, progress=False)
+    with pytest.raises(DataError, match="source STL"):
+        train_baseline(config)
+    tracking.connect(store)
+    assert not MlflowClient(store).search_runs(
+        [e.experiment_id for e in MlflowClient(store).search_experiments()]
+    )
+
+
+def test_promote_names_the_face_normal_model(baseline_run):
+    _, store = baseline_run
+    base = [sys.executable, "-m", "trainer", "promote", "--name", NAME, "--tracking-uri", store]
+    ok = subprocess.run([*base, "--version", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "v1 promoted by hand" in ok.stdout, ok.stderr
+    bad = subprocess.run([*base, "--version", "7"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0
+    assert bad.stderr.strip().splitlines()[-1] == f"error: {NAME} has no version 7"
