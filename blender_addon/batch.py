@@ -39,6 +39,8 @@ class BatchConfig:
     """Render threads per process; 0 = all cores (one process) or cores / workers."""
     force: bool = False
     progress: bool = True
+    shard: tuple[int, int] | None = None
+    """(I, N): render only shard I of N of the parts (see jobs.shard)."""
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Batch:
         labels = jobs.read_labels(config.labels) if config.labels else None
         files, errors = jobs.find_inputs(config.inputs)
         self.parts, plan_errors = jobs.plan(files, labels, config.rotations)
+        if config.shard:
+            self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult()
         self.progress = progress.Progress(len(self.parts), enabled=config.progress)
         for message in errors + plan_errors:
@@ -217,6 +221,35 @@ def merge_manifest(out: Path, rows: list[manifest.Row], owned: set[str] | None =
     if merged or not path.exists():
         manifest.write(path, list(merged.values()))
     return warning
+
+
+def merge_datasets(folders: list[Path], out: Path) -> int:
+    """Merge rendered folders (e.g. the shards of one batch) into `out`: copy each manifest row's
+    image, then merge the manifests. Returns the number of rows merged; jobs.UsageError when a
+    folder is unusable or two folders hold different images under one name."""
+    _prepare_output(out)
+    rows: dict[str, manifest.Row] = {}
+    sources: dict[str, Path] = {}
+    for folder in folders:
+        try:
+            found = manifest.read(folder / manifest.FILENAME)
+        except (manifest.ManifestError, OSError) as e:
+            raise jobs.UsageError(f"{folder}: no readable manifest.csv ({e})") from None
+        for row in found:
+            src = folder / row.image
+            if not src.is_file():
+                raise jobs.UsageError(f"{src}: listed in {folder / manifest.FILENAME} but missing")
+            if row.image in sources and sources[row.image].read_bytes() != src.read_bytes():
+                raise jobs.UsageError(f"{src}: differs from {sources[row.image]} (same name)")
+            rows[row.image], sources[row.image] = row, src
+    for name, src in sources.items():
+        target = out / name
+        if src.resolve() != target.resolve():
+            data = src.read_bytes()
+            if not target.is_file() or target.read_bytes() != data:
+                atomic.write_bytes(target, data)
+    merge_manifest(out, list(rows.values()))
+    return len(rows)
 
 
 # -- rendering one task (in whichever process holds the renderer) ----------------------------

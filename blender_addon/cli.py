@@ -7,6 +7,7 @@ blender --background --python blender_addon/cli.py -- render INPUT... --out DIR 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,8 +15,8 @@ if __package__ in (None, ""):  # run as a script by Blender: make the package im
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from blender_addon import batch
-from blender_addon._shared import metaimage
-from blender_addon.utils import client
+from blender_addon._shared import metaimage, stl
+from blender_addon.utils import client, jobs
 from blender_addon.utils.jobs import UsageError
 
 EPILOG = """\
@@ -98,7 +99,33 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--force", action="store_true", help="re-render images even if they are up to date"
     )
+    render.add_argument(
+        "--max-triangles",
+        type=int,
+        metavar="N",
+        help="refuse STL files with more than N triangles (default: "
+        f"${stl.CAP_VARIABLE}, else {stl.DEFAULT_MAX_TRIANGLES:,})",
+    )
+    render.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="render only shard I (from 0) of N: every N-th part in part-name order, so that "
+        "N machines (a Slurm array, a Kubernetes indexed Job) split one input set; give each "
+        "its own --out and join them with `merge`",
+    )
     render.add_argument("--quiet", action="store_true", help="no progress output")
+
+    merge = commands.add_parser(
+        "merge",
+        help="merge rendered folders (e.g. the shards of one batch) into one dataset",
+        description=(
+            "Copy the images listed in each FOLDER/manifest.csv into --out and merge the "
+            "manifests. Merging all N shards of a batch gives the dataset one machine would "
+            "have rendered."
+        ),
+    )
+    merge.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    merge.add_argument("--out", required=True, type=Path, metavar="DIR")
 
     predict = commands.add_parser(
         "predict",
@@ -166,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         return _render(parser, args)
     if args.command == "predict":
         return _predict(args)
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "package":
         from blender_addon.package import build_zip
 
@@ -199,9 +228,31 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    try:
+        count = batch.merge_datasets(args.folders, args.out)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{count} meta-images from {len(args.folders)} folders -> {args.out / 'manifest.csv'}")
+    return 0
+
+
 def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    try:
+        shard = jobs.parse_shard(args.shard) if args.shard else None
+    except UsageError as e:
+        parser.error(str(e))
+    if args.max_triangles is not None:
+        if args.max_triangles < 1:
+            parser.error("--max-triangles must be at least 1")
+        os.environ[stl.CAP_VARIABLE] = str(args.max_triangles)  # workers inherit it
+    try:
+        stl.triangle_cap()
+    except ValueError as e:
+        parser.error(str(e))
     config = batch.BatchConfig(
         inputs=args.inputs,
         out=args.out,
@@ -213,6 +264,7 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         threads=args.threads,
         force=args.force,
         progress=not args.quiet,
+        shard=shard,
     )
     try:
         result = batch.render_batch(config)

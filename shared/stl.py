@@ -19,6 +19,8 @@ import numpy as np
 from . import atomic
 
 DEFAULT_MAX_TRIANGLES = 20_000_000
+CAP_VARIABLE = "MILLING_MAX_TRIANGLES"
+"""Environment variable that overrides the cap (`render --max-triangles` sets it for workers)."""
 """Refuse larger meshes (about 1 GB of binary STL) unless the caller raises the cap."""
 
 _BINARY_DTYPE = np.dtype(
@@ -53,9 +55,22 @@ class Mesh:
         return len(self.triangles)
 
 
-def read_stl(path: str | os.PathLike, max_triangles: int = DEFAULT_MAX_TRIANGLES) -> Mesh:
-    """Read and validate an STL file; raise StlError saying what is wrong."""
+def triangle_cap() -> int:
+    """The most triangles a file may have: $MILLING_MAX_TRIANGLES, else DEFAULT_MAX_TRIANGLES."""
+    value = os.environ.get(CAP_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_MAX_TRIANGLES
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"${CAP_VARIABLE}={value!r}: expected a positive whole number")
+    return int(value)
+
+
+def read_stl(path: str | os.PathLike, max_triangles: int | None = None) -> Mesh:
+    """Read and validate an STL file; raise StlError saying what is wrong.
+
+    `max_triangles` defaults to `triangle_cap()`."""
     path = Path(path)
+    max_triangles = max_triangles or triangle_cap()
     try:
         if path.is_dir():
             raise StlError(path, "is a folder, not an STL file")
@@ -69,11 +84,9 @@ def read_stl(path: str | os.PathLike, max_triangles: int = DEFAULT_MAX_TRIANGLES
         raise StlError(path, f"cannot read file ({e.strerror or e})") from None
 
 
-def parse_stl(
-    data: bytes, name: str = "<STL bytes>", max_triangles: int = DEFAULT_MAX_TRIANGLES
-) -> Mesh:
+def parse_stl(data: bytes, name: str = "<STL bytes>", max_triangles: int | None = None) -> Mesh:
     """Validate STL content held in memory (`name` is used in error messages)."""
-    return _read(io.BytesIO(data), len(data), name, max_triangles)
+    return _read(io.BytesIO(data), len(data), name, max_triangles or triangle_cap())
 
 
 def _read(f, size: int, path, max_triangles: int) -> Mesh:

@@ -130,3 +130,21 @@ BAD = {
     "no facets": (b"solid empty\nendsolid empty\n", "contains no facets"),
     "zero triangles": (b"\0" * 80 + struct.pack("<I", 0), "declares 0 triangles"),
 }
+
+
+def awkward() -> dict[str, np.ndarray | str]:
+    """Meshes that are valid STL but awkward to render (an ASCII text where the value is str)."""
+    b = box()
+    shells = np.concatenate([box() * 0.1 + (i % 25, i // 25, 0) for i in range(500)])
+    return {
+        "open": b[:-2],  # two faces missing: not watertight
+        # two boxes that share only an edge
+        "non_manifold": np.concatenate([b, box() + np.array([2.0, 2.0, 0.0])]),
+        "duplicate_faces": np.concatenate([b, b]),
+        "inverted": b[:, ::-1],  # every triangle wound inwards
+        "tiny": b * 1e-6,
+        "huge": b * 1e6,
+        "million_triangles": sphere(1000, 500),
+        "many_shells": shells,
+        "crlf_ascii": ascii_stl(box(hi=(1, 2, 3)), newline="\r\n"),
+    }

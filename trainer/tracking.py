@@ -70,6 +70,20 @@ def connect(uri: str) -> None:
                 ) from None
 
 
+def _use_experiment(name: str) -> None:
+    """Make `name` the active experiment, creating it if needed. With a sqlite store, its
+    artifacts go in `mlruns/` beside the database file (MLflow's default is ./mlruns in
+    whatever folder the command runs from)."""
+    if mlflow.get_experiment_by_name(name) is None:
+        uri = mlflow.get_tracking_uri()
+        location = None
+        if uri.startswith("sqlite:///"):
+            location = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
+        with contextlib.suppress(MlflowException):  # created meanwhile by another process
+            mlflow.create_experiment(name, artifact_location=location)
+    mlflow.set_experiment(name)
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0][:200] if text else type(e).__name__
@@ -84,7 +98,7 @@ def run(experiment: str, name: str | None = None, tags: dict | None = None) -> I
 
     Inside another run (a tuning study) it is a nested run of that one.
     """
-    mlflow.set_experiment(experiment)
+    _use_experiment(experiment)
     nested = mlflow.active_run() is not None
     with mlflow.start_run(run_name=name, tags=tags, nested=nested) as active:
         yield active.info.run_id
@@ -171,6 +185,12 @@ CHAMPION_URI = champion_uri()
 def resolve(uri: str | None = None) -> tuple[str, str]:
     """(model URI, registry version or '') for a URI (default: the champion); checks it exists."""
     uri = uri or CHAMPION_URI
+    if not uri.startswith(("models:/", "runs:/")):
+        # A model is code (a pyfunc) that loading runs: take it only from the tracking store.
+        raise TrackingError(
+            f"{uri}: not a model of the tracking store; use models:/NAME@ALIAS, "
+            "models:/NAME/VERSION, models:/MODEL_ID or runs:/RUN_ID/model"
+        )
     registered = uri.startswith("models:/") and ("@" in uri or uri.count("/") == 2)
     if not registered:
         return uri, ""

@@ -122,6 +122,27 @@ def plan(
     return parts, errors
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N): shard I (counted from 0) of N."""
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if count < 1 or not 0 <= index < count:
+        raise UsageError(f"--shard {text!r}: need 0 <= I < N")
+    return index, count
+
+
+def shard(parts: list[Part], index: int, count: int) -> list[Part]:
+    """The parts of shard `index` of `count`: every count-th part in part_id order.
+
+    Depends only on the set of part_ids, so every machine given the same inputs agrees, and
+    the shards are disjoint, cover every part and differ in size by at most one.
+    """
+    order = {pid: i for i, pid in enumerate(sorted(p.part_id for p in parts))}
+    return [p for p in parts if order[p.part_id] % count == index]
+
+
 def image_name(part_id: str, rotation: str) -> str:
     """Output file name of a part's meta-image (the unrotated one is just `<part_id>.png`)."""
     if rotation == rotations.IDENTITY:

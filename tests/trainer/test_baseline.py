@@ -118,6 +118,10 @@ def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
     )
     client = MlflowClient(store)
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    beside_the_database = (Path(store[len("sqlite:///") :]).parent / "mlruns").as_uri()
+    assert client.get_experiment_by_name("milling-directions").artifact_location == (
+        beside_the_database
+    )
     assert not client.search_registered_models(f"name = '{MODEL_NAME}'")  # image model untouched
 
 

@@ -198,3 +198,21 @@ def test_promote_by_hand_is_recorded(runs):
     tracking.promote("2")
     result = _cli("promote", "--version", "99", "--tracking-uri", runs["store"])
     assert result.returncode == 2 and "milling-directions has no version 99" in result.stderr
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local IPv4/IPv6 addresses listening on `port` (Linux /proc/net/tcp*)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.add(address)
+    return found
+
+
+def test_serve_listens_on_loopback_only(scoring_server):
+    port = int(scoring_server.rsplit(":", 1)[1])
+    assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else

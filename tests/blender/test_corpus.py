@@ -1,0 +1,43 @@
+"""A corpus of broken and awkward meshes, made here: one batch over all of them (and over the
+files that are not meshes at all) renders every usable file and names the reason for each other.
+"""
+
+from shared import manifest, metaimage
+from shared.stl import write_stl
+from tests.blender.conftest import cli, load
+from tests.meshes import BAD, awkward
+
+
+def test_one_batch_over_the_corpus_renders_every_usable_file(tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    awkward_meshes = awkward()
+    for name, mesh in awkward_meshes.items():
+        if isinstance(mesh, str):
+            (parts / f"{name}.stl").write_bytes(mesh.encode())
+        else:
+            write_stl(parts / f"{name}.stl", mesh)
+    bad = {f"bad_{i:02d}": reason for i, (_, reason) in enumerate(BAD.values())}
+    for (content, _), name in zip(BAD.values(), bad, strict=True):
+        (parts / f"{name}.stl").write_bytes(content)
+    assert len(awkward_meshes["million_triangles"]) > 990_000
+
+    out = tmp_path / "out"
+    done = cli("render", str(parts), "--out", str(out), "--size", "100", "--workers", "2")
+    assert done.returncode == 1, done.stderr[-3000:]  # the bad ones failed, the batch finished
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == len(bad)
+    for name, reason in bad.items():
+        assert any(f"{name}.stl: " in e and reason in e for e in errors), name
+
+    rows = {r.part_id: r for r in manifest.read(out / "manifest.csv")}
+    assert set(rows) == set(awkward_meshes)
+    for name in awkward_meshes:
+        image = load(out / rows[name].image)
+        assert image.shape == (100, 100, 3)
+        assert metaimage.read_provenance(out / rows[name].image) is not None
+        assert (image.reshape(-1, 3).max(axis=1) > 0).mean() > 0.02, name  # the part is visible
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{n}.png" for n in awkward_meshes] + ["manifest.csv"]
+    )

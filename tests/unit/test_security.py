@@ -1,0 +1,48 @@
+"""Security rules, checked on the source: the add-on runs nothing from a user's path, and models
+come only from the tracking store."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSAFE_MODULES = {"pickle", "cPickle", "marshal", "shelve", "dill", "joblib", "runpy", "importlib"}
+UNSAFE_CALLS = {"eval", "exec", "compile", "__import__"}
+
+
+def _sources(folder: str):
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text())
+
+
+@pytest.mark.parametrize("folder", ["blender_addon", "shared"])
+def test_nothing_is_unpickled_or_executed(folder):
+    found = []
+    for name, tree in _sources(folder):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                modules += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+                found += [
+                    f"{name}: import {m}" for m in modules if m.split(".")[0] in UNSAFE_MODULES
+                ]
+            elif isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name) and f.id in UNSAFE_CALLS:
+                    found.append(f"{name}:{node.lineno}: {f.id}()")
+                if any(k.arg == "shell" for k in node.keywords):
+                    found.append(f"{name}:{node.lineno}: shell=")
+            elif isinstance(node, ast.Attribute) and node.attr in ("python_file_run", "load_model"):
+                found.append(f"{name}:{node.lineno}: .{node.attr}")
+    assert not found, found
+
+
+def test_models_come_only_from_the_tracking_store(tmp_path):
+    from trainer import tracking
+
+    tracking.connect(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for uri in (str(tmp_path), f"file://{tmp_path}", "s3://bucket/model", "http://host/model"):
+        with pytest.raises(tracking.TrackingError, match="not a model of the tracking store"):
+            tracking.resolve(uri)
+    assert tracking.resolve("runs:/abc/model") == ("runs:/abc/model", "")
