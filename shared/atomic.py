@@ -38,13 +38,14 @@ def remove_stale(folder: Path) -> int:
     removed = 0
     for tmp in folder.glob(f".*{TEMPORARY_MARK}*"):
         pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True if a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from shared import progress
+from shared import progress, stl
 
 from . import data, facenormals, model, tracking
 from .config import TrainConfig
@@ -27,7 +27,10 @@ def features_of(examples: list[data.Example], show: bool) -> np.ndarray:
     bar = progress.Progress(len(examples), unit="parts described", enabled=show)
     for i, e in enumerate(examples):
         if e.source not in parts:
-            parts[e.source] = facenormals.source_triangles(e.source, "none")
+            try:
+                parts[e.source] = facenormals.source_triangles(e.source, "none")
+            except stl.StlError as err:
+                raise data.DataError(str(err)) from None
         out[i] = facenormals.features(facenormals.turn(parts[e.source], e.augmentation))
         bar.update(i + 1)
     bar.close()
@@ -40,12 +43,12 @@ def train_baseline(config: TrainConfig, hidden: int = 128) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     tracking.connect(config.tracking_uri)
     ready = prepare(config)
-    for e in ready.dataset.examples[:1]:
-        if not e.source or not Path(e.source).is_file():
-            raise data.DataError(
-                f"{e.source or 'manifest'}: the face-normal model needs the "
-                "source STL files named in the manifest's 'source' column"
-            )
+    missing = sorted({e.source for e in ready.dataset.examples if not Path(e.source).is_file()})
+    if missing:
+        raise data.DataError(
+            f"{missing[0] or config.data / 'manifest.csv'}: the face-normal model needs the source "
+            f"STL files named in the manifest's 'source' column ({len(missing)} missing)"
+        )
     x = {s: features_of(ready.sets[s], config.progress) for s in data.SPLITS}
     y = {s: np.array([e.y for e in ready.sets[s]]) for s in data.SPLITS}
     test = ready.sets["test"]

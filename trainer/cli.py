@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -318,11 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         "ui": _ui,
     }[args.command]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # SIGTERM (a scheduler's or `kill`'s) unwinds like Ctrl-C: the MLflow run ends FAILED.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return handler(parser, args)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _error(message: str, code: int = 2) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
-from shared import classes
+from shared import atomic, classes
 
 from .config import CHAMPION, MODEL_NAME
 
@@ -59,6 +60,11 @@ def connect(uri: str) -> None:
             raise TrackingError(f"{uri}: cannot create or write the database in {folder}")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if uri.startswith("sqlite:///"):
+        # MLflow creates a new store's tables on first use; two processes doing it at once
+        # break its schema migration, so the first use happens under a lock.
+        with _file_lock(_sqlite_path(uri).with_name(f".{_sqlite_path(uri).name}.lock")):
+            MlflowClient(uri).search_experiments(max_results=1)
     if uri.startswith(("http://", "https://")):
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10"):
             try:
@@ -100,8 +106,28 @@ def run(experiment: str, name: str | None = None, tags: dict | None = None) -> I
     """
     _use_experiment(experiment)
     nested = mlflow.active_run() is not None
-    with mlflow.start_run(run_name=name, tags=tags, nested=nested) as active:
+    if not nested:
+        fail_abandoned_runs(experiment)
+    owner = {"host": socket.gethostname(), "pid": str(os.getpid())}
+    with mlflow.start_run(run_name=name, tags=(tags or {}) | owner, nested=nested) as active:
         yield active.info.run_id
+
+
+def fail_abandoned_runs(experiment: str) -> list[str]:
+    """Mark FAILED the runs of `experiment` still RUNNING whose process on this host is gone
+    (killed with SIGKILL, or the machine lost power); return their ids."""
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    client = MlflowClient()
+    host, ended = socket.gethostname(), []
+    for r in client.search_runs([found.experiment_id], "attributes.status = 'RUNNING'"):
+        pid = r.data.tags.get("pid", "")
+        if r.data.tags.get("host") == host and pid.isdigit() and not atomic.process_alive(int(pid)):
+            client.set_tag(r.info.run_id, "failure", f"process {pid} on {host} ended mid-run")
+            client.set_terminated(r.info.run_id, "FAILED")
+            ended.append(r.info.run_id)
+    return ended
 
 
 def log_params(params: dict) -> None:
@@ -263,9 +289,61 @@ def decide_champion(
     evaluate: Callable[[str], Score],
     name: str = MODEL_NAME,
 ) -> tuple[bool, str]:
-    """Move the champion alias of `name` to `version` if it beats the current champion; say why."""
+    """Move the champion alias of `name` to `version` if it beats the current champion; say why.
+
+    Runs finishing at the same time decide one after the other (a lock beside a sqlite store;
+    with a server, the decision is taken again if the champion moved while it was being taken).
+    """
     client = MlflowClient()
-    current = champion_version(name)
+    with _champion_lock(name):
+        for _ in range(5):
+            current = champion_version(name)
+            moved, decision = _decide(version, score, test_fingerprint, evaluate, name, current)
+            if champion_version(name) == current:
+                break
+        if moved:
+            client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "champion_decision", decision)
+    return moved, decision
+
+
+@contextlib.contextmanager
+def _champion_lock(name: str) -> Iterator[None]:
+    """An exclusive lock for the champion decision, for stores that are a local sqlite file."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    with _file_lock(_sqlite_path(uri).with_name(f".{name}.champion.lock")):
+        yield
+
+
+def _sqlite_path(uri: str) -> Path:
+    return Path(uri[len("sqlite:///") :]).resolve()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `path` (created if needed), across processes."""
+    import fcntl
+
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _decide(
+    version: str,
+    score: Score,
+    test_fingerprint: str,
+    evaluate: Callable[[str], Score],
+    name: str,
+    current: str | None,
+) -> tuple[bool, str]:
+    client = MlflowClient()
     if current is None:
         decision, moved = f"v{version} is the first champion ({score})", True
     else:
@@ -279,9 +357,6 @@ def decide_champion(
         moved = score.beats(theirs)
         verb = "takes over from" if moved else "does not beat"
         decision = f"v{version} ({score}) {verb} champion v{current} ({theirs}); {how}"
-    if moved:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "champion_decision", decision)
     return moved, decision
 
 
