@@ -40,7 +40,7 @@ def test_two_runs_at_once_both_land_and_the_better_one_serves(tmp_path):
         _, err = proc.communicate(timeout=1200)
         assert proc.returncode == 0, err[-3000:]
 
-    client = MlflowClient(store)
+    client = MlflowClient(store, registry_uri=store)
     experiment = client.get_experiment_by_name("milling-directions")
     finished = client.search_runs([experiment.experiment_id])
     assert len(finished) == 2 and all(r.info.status == "FINISHED" for r in finished)

@@ -48,7 +48,7 @@ def _after_first_epoch(client: MlflowClient, proc: subprocess.Popen) -> str:
 def test_killed_runs_end_failed_and_leave_the_registry_alone(tmp_path):
     write_dataset(tmp_path / "data", parts=15, variants=2, size=60)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    client = MlflowClient(store, registry_uri=store)
 
     killed = _train(tmp_path, store, epochs=200)
     run_id = _after_first_epoch(client, killed)

@@ -24,7 +24,7 @@ def test_each_trial_is_a_nested_registered_run_and_the_rule_picks_the_champion(t
     )
     summary = tune(config, trials=2, variants=["B0"], explicit_size=True)
 
-    client = MlflowClient(store)
+    client = MlflowClient(store, registry_uri=store)
     study = client.get_run(summary["study_run_id"])
     children = client.search_runs(
         [study.info.experiment_id], f"tags.mlflow.parentRunId = '{study.info.run_id}'"
