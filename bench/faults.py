@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.stl import StlError, parse_stl, write_stl  # noqa: E402
-from tests.meshes import BAD, ascii_stl, awkward, binary_stl, box, sphere, wedge  # noqa: E402
+from tests.meshes import BAD, ascii_stl, binary_stl, box, sphere, wedge, write_corpus  # noqa: E402
 
 
 def fuzz(count: int, seed: int = 0) -> None:
@@ -83,15 +83,7 @@ def _render(parts: Path, out: Path, *extra: str, size: int = 100) -> subprocess.
 
 def corpus(tmp: Path) -> None:
     parts = tmp / "corpus"
-    parts.mkdir()
-    meshes = awkward()
-    for name, mesh in meshes.items():
-        if isinstance(mesh, str):
-            (parts / f"{name}.stl").write_bytes(mesh.encode())
-        else:
-            write_stl(parts / f"{name}.stl", mesh)
-    for i, (content, _) in enumerate(BAD.values()):
-        (parts / f"bad_{i:02d}.stl").write_bytes(content)
+    meshes, _ = write_corpus(parts)
     start = time.monotonic()
     proc = _render(parts, tmp / "corpus_out", "--workers", "2")
     _, err = proc.communicate()

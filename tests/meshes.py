@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 
 import numpy as np
 
@@ -148,3 +149,22 @@ def awkward() -> dict[str, np.ndarray | str]:
         "many_shells": shells,
         "crlf_ascii": ascii_stl(box(hi=(1, 2, 3)), newline="\r\n"),
     }
+
+
+def write_corpus(folder: Path) -> tuple[dict[str, np.ndarray | str], dict[str, str]]:
+    """Write `awkward()` as NAME.stl and every BAD file as bad_NN.stl into `folder`; return the
+    awkward meshes and {bad file stem: the reason its error must give}."""
+    from shared.stl import write_stl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    meshes = awkward()
+    for name, mesh in meshes.items():
+        if isinstance(mesh, str):
+            (folder / f"{name}.stl").write_bytes(mesh.encode())
+        else:
+            write_stl(folder / f"{name}.stl", mesh)
+    bad = {}
+    for i, (content, reason) in enumerate(BAD.values()):
+        (folder / f"bad_{i:02d}.stl").write_bytes(content)
+        bad[f"bad_{i:02d}"] = reason
+    return meshes, bad

@@ -55,7 +55,7 @@ def _env(**values: str) -> Iterator[None]:
 def connect(uri: str) -> None:
     """Use `uri` for tracking and registry; fail now, clearly, if it cannot be reached."""
     if uri.startswith("sqlite:///"):
-        folder = Path(uri[len("sqlite:///") :]).resolve().parent
+        folder = _sqlite_path(uri).parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise TrackingError(f"{uri}: cannot create or write the database in {folder}")
     mlflow.set_tracking_uri(uri)
@@ -63,7 +63,8 @@ def connect(uri: str) -> None:
     if uri.startswith("sqlite:///"):
         # MLflow creates a new store's tables on first use; two processes doing it at once
         # break its schema migration, so the first use happens under a lock.
-        with _file_lock(_sqlite_path(uri).with_name(f".{_sqlite_path(uri).name}.lock")):
+        database = _sqlite_path(uri)
+        with _file_lock(database.with_name(f".{database.name}.lock")):
             MlflowClient(uri).search_experiments(max_results=1)
     if uri.startswith(("http://", "https://")):
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10"):
@@ -84,7 +85,7 @@ def _use_experiment(name: str) -> None:
         uri = mlflow.get_tracking_uri()
         location = None
         if uri.startswith("sqlite:///"):
-            location = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
+            location = (_sqlite_path(uri).parent / "mlruns").as_uri()
         with contextlib.suppress(MlflowException):  # created meanwhile by another process
             mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(name)

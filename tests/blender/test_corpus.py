@@ -3,23 +3,13 @@ files that are not meshes at all) renders every usable file and names the reason
 """
 
 from shared import manifest, metaimage
-from shared.stl import write_stl
 from tests.blender.conftest import cli, load
-from tests.meshes import BAD, awkward
+from tests.meshes import write_corpus
 
 
 def test_one_batch_over_the_corpus_renders_every_usable_file(tmp_path):
     parts = tmp_path / "parts"
-    parts.mkdir()
-    awkward_meshes = awkward()
-    for name, mesh in awkward_meshes.items():
-        if isinstance(mesh, str):
-            (parts / f"{name}.stl").write_bytes(mesh.encode())
-        else:
-            write_stl(parts / f"{name}.stl", mesh)
-    bad = {f"bad_{i:02d}": reason for i, (_, reason) in enumerate(BAD.values())}
-    for (content, _), name in zip(BAD.values(), bad, strict=True):
-        (parts / f"{name}.stl").write_bytes(content)
+    awkward_meshes, bad = write_corpus(parts)
     assert len(awkward_meshes["million_triangles"]) > 990_000
 
     out = tmp_path / "out"
