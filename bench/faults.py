@@ -1,6 +1,6 @@
 """Faults survived: bad inputs tried, faults injected, and whether anything was lost.
 
-    python bench/faults.py [--fuzz 20000] [--kills 3]
+    python bench/faults.py [--fuzz 20000] [--kills 3] [--train-kills 3]
 
 1. The STL reader on random bytes and mutated valid files (binary and ASCII): how many parsed,
    how many were refused with StlError, how many raised anything else (must be 0), slowest one.
@@ -8,6 +8,9 @@
    file of tests/meshes.py: usable files rendered, bad files named.
 3. A batch render killed with SIGKILL at random moments, then resumed, `--kills` times: whether
    the dataset ends byte-identical to an uninterrupted one, with no partial files.
+4. A training run killed with SIGKILL `--train-kills` times, each at a random moment after a new
+   checkpoint, and continued with `train --resume`: whether it ends one finished MLflow run with
+   every epoch logged and one registered version, and what each resume cost.
 """
 
 from __future__ import annotations
@@ -133,15 +136,81 @@ def kills(tmp: Path, times: int, seed: int = 0) -> None:
     print(f"kill -9: {survived}/{times} datasets complete and identical")
 
 
+def _trainer(folder: Path, *args: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "trainer", "train", *args, "--quiet"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def train_kills(tmp: Path, times: int, seed: int = 0, epochs: int = 8) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from tests.trainer.synthetic import write_dataset
+
+    rng = random.Random(seed)
+    data = tmp / "train_data"
+    write_dataset(data, parts=15, variants=2, size=60)
+    settings = ("--data", str(data), "--weights", "none", "--image-size", "32")
+    settings += ("--epochs", str(epochs), "--patience", "100")
+    times_s = {}
+    for name in ("train_clean", "train_killed"):
+        (tmp / name).mkdir()
+        store = f"sqlite:///{tmp / name / 'mlflow.db'}"
+        start = time.monotonic()
+        proc = _trainer(tmp / name, *settings, "--tracking-uri", store)
+        injected, seen = 0, 0
+        while name == "train_killed" and injected < times:
+            while proc.poll() is None:  # wait for a checkpoint newer than the last one seen
+                saved = [int(p.name[6:]) for p in (tmp / name).glob("checkpoints/*/epoch-*")]
+                if saved and max(saved) > seen:
+                    seen = max(saved)
+                    break
+                time.sleep(0.05)
+            if proc.poll() is not None:
+                break
+            time.sleep(rng.uniform(0.0, 1.0))
+            proc.kill()
+            proc.wait()
+            injected += 1
+            proc = _trainer(tmp / name, "--resume", "--tracking-uri", store)
+        code = proc.wait()
+        times_s[name] = time.monotonic() - start
+        if code:
+            print(f"train ({name}) failed: {proc.stderr.read()[-1500:]}")
+        client = MlflowClient(store, registry_uri=store)
+        runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        steps = {m.step for r in runs for m in client.get_metric_history(r.info.run_id, "val_loss")}
+        versions = client.search_model_versions("name = 'milling-directions'")
+        whole = (
+            code == 0
+            and [r.info.status for r in runs] == ["FINISHED"]
+            and steps == set(range(1, epochs + 1))
+            and len(versions) == 1
+            and not (tmp / name / "checkpoints").exists()
+        )
+        if name == "train_killed":
+            clean, killed = times_s["train_clean"], times_s["train_killed"]
+            print(
+                f"train kill -9: {injected} kills, {injected} resumes: "
+                f"{'one FINISHED run, all' if whole else 'LOST WORK: not all'} {epochs} epochs "
+                f"logged, {len(versions)} version(s); {killed:.0f} s against {clean:.0f} s "
+                f"uninterrupted ({killed / clean:.2f}x: each resume retraces the model)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fuzz", type=int, default=20_000)
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--train-kills", type=int, default=3)
     args = parser.parse_args()
     fuzz(args.fuzz)
     with tempfile.TemporaryDirectory() as tmp:
         corpus(Path(tmp))
         kills(Path(tmp), args.kills)
+        train_kills(Path(tmp), args.train_kills)
 
 
 if __name__ == "__main__":

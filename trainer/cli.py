@@ -79,9 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
         "with --weights imagenet or a file; from scratch with --weights none), evaluate on the "
         "test split, log everything to MLflow, register the model as a version of "
         "'milling-directions' and give it the 'champion' alias only if it beats the current "
-        "champion on the same test data.",
+        "champion on the same test data. A checkpoint is written after every epoch; a run that "
+        "was stopped or killed continues from its last one with --resume.",
     )
-    train_options(train, defaults)
+    train_options(train, defaults, resumable=True)
+    train.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="RUN_ID",
+        help="continue a stopped run (default: the newest one of --experiment) from its last "
+        "checkpoint, in the same MLflow run and with its own settings; other training options "
+        "are not allowed with it",
+    )
+    train.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help="where checkpoints go, one folder per run (default: checkpoints/ beside a sqlite "
+        "store, else in the working folder); removed when the run finishes",
+    )
+    train.add_argument(
+        "--no-checkpoints",
+        dest="checkpoints",
+        action="store_false",
+        help="write no checkpoints (the run cannot be resumed)",
+    )
 
     tune = command(
         "tune",
@@ -183,16 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def train_options(p: argparse.ArgumentParser, defaults) -> None:
+def train_options(p: argparse.ArgumentParser, defaults, resumable: bool = False) -> None:
     """The options of a training run (`train` and `tune`)."""
     from trainer.config import VARIANTS
 
     p.add_argument(
         "--data",
         type=Path,
-        required=True,
+        required=not resumable,
         metavar="DIR",
-        help="folder with manifest.csv and the meta-images",
+        help="folder with manifest.csv and the meta-images"
+        + (" (required unless --resume)" if resumable else ""),
     )
     p.add_argument(
         "--variant",
@@ -397,6 +421,7 @@ def _train_config(parser: argparse.ArgumentParser, args: argparse.Namespace, **o
         "experiment",
         "register",
     )
+    names += tuple(n for n in ("checkpoints", "checkpoint_dir") if n in args)
     try:
         return TrainConfig(
             **{n: getattr(args, n) for n in names},
@@ -409,15 +434,35 @@ def _train_config(parser: argparse.ArgumentParser, args: argparse.Namespace, **o
 
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.resume:
+        plain = vars(build_parser().parse_args(["train", "--resume"]))
+        kept = {"resume", "tracking_uri", "experiment", "quiet"}
+        given = [k for k, v in vars(args).items() if k not in kept and v != plain.get(k)]
+        if given:
+            options = ", ".join("--" + k.replace("_", "-") for k in sorted(given))
+            parser.error(
+                f"--resume continues a run with the settings it started with; drop {options}"
+            )
+    elif args.data is None:
+        parser.error("train: --data DIR is required (or --resume to continue a stopped run)")
+
+    from trainer.checkpoint import CheckpointError
+    from trainer.config import resolve_tracking_uri
     from trainer.data import DataError
     from trainer.model import WeightsError
     from trainer.tracking import TrackingError
-    from trainer.train import train
+    from trainer.train import resume, train
 
-    config = _train_config(parser, args)
     try:
-        result = train(config)
-    except (DataError, WeightsError, TrackingError) as e:
+        if args.resume:
+            uri = resolve_tracking_uri(args.tracking_uri)
+            run_id = None if args.resume == "latest" else args.resume
+            result = resume(run_id, uri, args.experiment, not args.quiet)
+        else:
+            config = _train_config(parser, args)
+            uri = config.tracking_uri
+            result = train(config)
+    except (DataError, WeightsError, TrackingError, CheckpointError) as e:
         return _error(str(e))
     m = result.test_metrics
     print(
@@ -426,7 +471,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"({result.seconds:.0f} s)",
         file=sys.stderr,
     )
-    print(f"see it: python -m trainer ui --tracking-uri {config.tracking_uri}", file=sys.stderr)
+    print(f"see it: python -m trainer ui --tracking-uri {uri}", file=sys.stderr)
     return 0
 
 

@@ -67,6 +67,11 @@ class TrainConfig:
     seed: int = 0
     cache_limit_gb: float = 4.0
     """Keep decoded training images in memory when they fit in this much."""
+    checkpoints: bool = True
+    """Write a checkpoint after every epoch so that `train --resume` can continue the run."""
+    checkpoint_dir: Path | None = None
+    """Where checkpoints go (in a folder per run); None: `checkpoints/` beside a sqlite
+    store, else in the working folder. Removed when the run finishes."""
     tracking_uri: str = field(default_factory=resolve_tracking_uri)
     experiment: str = EXPERIMENT
     register: bool = True
@@ -74,6 +79,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = Path(self.checkpoint_dir)
         self.variant = self.variant.upper()
         if self.variant not in VARIANTS:
             raise ValueError(

@@ -59,11 +59,15 @@ def build(
     bn_momentum: float,
     pooling: str = "max",
     head_units: int = 0,
+    pretrained: bool | None = None,
 ) -> tuple[keras.Model, keras.Model]:
     """(model, its EfficientNet base). Inputs: float32 images in [0, 255], size image_size.
 
     The head: global `pooling` ('max' or 'avg'), [Dense(head_units, relu)], dropout, softmax.
+    `pretrained` (default: whether `weights` are given) builds the graph of a pretrained model
+    without loading its weights, for weights about to come from a checkpoint.
     """
+    pretrained = bool(weights) if pretrained is None else pretrained
     try:
         base = BASES[variant](
             include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
@@ -75,7 +79,7 @@ def build(
             layer.momentum = bn_momentum
     inputs = keras.Input((image_size, image_size, 3), name="meta_image")
     # A pretrained base runs in inference mode even once unfrozen (the fine-tuning guide).
-    x = base(inputs, training=False if weights else None)
+    x = base(inputs, training=False if pretrained else None)
     pool = layers.GlobalMaxPooling2D if pooling == "max" else layers.GlobalAveragePooling2D
     x = pool(name=f"{pooling}_pool")(x)
     if head_units:

@@ -100,17 +100,27 @@ def _first_line(e: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def run(experiment: str, name: str | None = None, tags: dict | None = None) -> Iterator[str]:
+def run(
+    experiment: str, name: str | None = None, tags: dict | None = None, resume: str | None = None
+) -> Iterator[str]:
     """An MLflow run; it ends FAILED if the block raises (KeyboardInterrupt included).
 
-    Inside another run (a tuning study) it is a nested run of that one.
+    Inside another run (a tuning study) it is a nested run of that one. `resume`: the id of a
+    stopped run (see `stopped_runs`) to reopen instead of starting a new one.
     """
     _use_experiment(experiment)
     nested = mlflow.active_run() is not None
     if not nested:
         fail_abandoned_runs(experiment)
     owner = {"host": socket.gethostname(), "pid": str(os.getpid())}
-    with mlflow.start_run(run_name=name, tags=(tags or {}) | owner, nested=nested) as active:
+    if resume:
+        client = MlflowClient()
+        if "failure" in client.get_run(resume).data.tags:
+            client.delete_tag(resume, "failure")
+        name, nested = None, False
+    with mlflow.start_run(
+        run_id=resume, run_name=name, tags=(tags or {}) | owner, nested=nested
+    ) as active:
         yield active.info.run_id
 
 
@@ -129,6 +139,48 @@ def fail_abandoned_runs(experiment: str) -> list[str]:
             client.set_terminated(r.info.run_id, "FAILED")
             ended.append(r.info.run_id)
     return ended
+
+
+def stopped_runs(experiment: str, run_id: str | None = None) -> list[tuple[str, dict[str, str]]]:
+    """(run id, tags) of runs that can be resumed, newest first: `run_id` alone, checked, or
+    every FAILED run of `experiment` that was checkpointing."""
+    client = MlflowClient()
+    if run_id:
+        try:
+            found = client.get_run(run_id)
+        except MlflowException:
+            raise TrackingError(f"no run {run_id} in this tracking store") from None
+        fail_abandoned_runs(client.get_experiment(found.info.experiment_id).name)
+        found = client.get_run(run_id)
+        status, tags = found.info.status, dict(found.data.tags)
+        if status == "RUNNING":
+            raise TrackingError(
+                f"run {run_id} is still running (process {tags.get('pid', '?')} on "
+                f"{tags.get('host', '?')}); stop it before resuming it"
+            )
+        if status == "FINISHED":
+            raise TrackingError(f"run {run_id} finished; there is nothing to resume")
+        if "checkpoint_dir" not in tags:
+            raise TrackingError(f"run {run_id} wrote no checkpoints, so it cannot be resumed")
+        return [(run_id, tags)]
+    fail_abandoned_runs(experiment)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        "attributes.status = 'FAILED'",
+        order_by=["attributes.start_time DESC"],
+    )
+    return [(r.info.run_id, dict(r.data.tags)) for r in runs if "checkpoint_dir" in r.data.tags]
+
+
+def checkpoint_root(uri: str) -> Path:
+    """Where runs keep their checkpoints by default: `checkpoints/` beside a sqlite store,
+    else in the working folder."""
+    if uri.startswith("sqlite:///"):
+        return _sqlite_path(uri).parent / "checkpoints"
+    return Path("checkpoints").resolve()
 
 
 def log_params(params: dict) -> None:
@@ -197,7 +249,14 @@ def log_model(keras_file: Path, example, family: str = "image", **config) -> str
 
 
 def register(model_uri: str, tags: dict, name: str = MODEL_NAME) -> str:
-    """Register the model as a new version of `name`; return the version number."""
+    """Register the model as a new version of `name`; return the version number.
+
+    A run registers once: a resumed run that was killed after registering gets its version back.
+    """
+    if run_id := tags.get("run_id"):
+        query = f"name = '{name}' and run_id = '{run_id}'"
+        if found := MlflowClient().search_model_versions(query):
+            return str(found[0].version)
     version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
     return str(version.version)
 
@@ -347,6 +406,8 @@ def _decide(
     client = MlflowClient()
     if current is None:
         decision, moved = f"v{version} is the first champion ({score})", True
+    elif current == version:  # a resumed run that had decided before it was killed
+        decision, moved = f"v{version} is the champion ({score})", True
     else:
         tags = client.get_model_version(name, current).tags
         if tags.get("test_fingerprint") == test_fingerprint:

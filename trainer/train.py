@@ -19,8 +19,8 @@ import numpy as np
 
 from shared import classes
 
-from . import data, evaluate, model, preprocess, tracking
-from .config import MODEL_NAME, TrainConfig
+from . import checkpoint, data, evaluate, model, preprocess, tracking
+from .config import EXPERIMENT, MODEL_NAME, TrainConfig
 
 
 @dataclass
@@ -46,7 +46,8 @@ def say(message: str) -> None:
 
 
 class Validation(keras.callbacks.Callback):
-    """After each epoch: validation metrics, MLflow logging, early stopping, best weights."""
+    """After each epoch: validation metrics, MLflow logging, early stopping, best weights, and
+    `after_epoch(epochs done in the phase, phase over)` (the checkpoint)."""
 
     def __init__(self, val, labels: np.ndarray, patience: int, show: bool = False):
         super().__init__()
@@ -57,9 +58,7 @@ class Validation(keras.callbacks.Callback):
         self.best: dict[str, float] = {}
         """The metrics of the best epoch (lowest validation loss): the weights kept."""
         self.wait = 0
-
-    def on_train_begin(self, logs=None) -> None:
-        self.wait = 0  # each phase gets its own patience
+        self.after_epoch = None
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs if logs is not None else {}
@@ -88,6 +87,13 @@ class Validation(keras.callbacks.Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 self.model.stop_training = True
+        if self.after_epoch is not None:
+            over = self.model.stop_training or epoch + 1 >= self.params["epochs"]
+            self.after_epoch(epoch + 1, over)
+
+    def resume(self, state: checkpoint.State, best_weights: list | None) -> None:
+        self.history, self.best, self.best_loss = state.history, state.best, state.best_loss
+        self.best_weights = best_weights
 
     def restore_best(self) -> None:
         if self.best_weights is not None:
@@ -134,18 +140,86 @@ def prepare(config: TrainConfig) -> Prepared:
 
 def train(config: TrainConfig) -> TrainResult:
     """Train, evaluate, log, register, and let the champion rule decide; see the module doc."""
-    start = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
     tracking.connect(config.tracking_uri)
     weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
     say(f"weights: {weights_used}")
+    return _train(config, prepare(config), weights_arg, weights_used)
+
+
+def resume(
+    run_id: str | None, tracking_uri: str, experiment: str = EXPERIMENT, progress: bool = True
+) -> TrainResult:
+    """Continue a stopped run (`run_id`, or the newest stopped one of `experiment`) from its
+    last checkpoint, in the same MLflow run, with the settings it started with."""
+    tracking.connect(tracking_uri)
+    candidates = (
+        (found, checkpoint.latest(Path(tags["checkpoint_dir"])))
+        for found, tags in tracking.stopped_runs(experiment, run_id)
+    )
+    found, start = next(((f, c) for f, c in candidates if c is not None), (None, None))
+    if start is None:
+        where = f"run {run_id}" if run_id else f"experiment {experiment!r}"
+        raise checkpoint.CheckpointError(
+            f"{where}: no stopped run with a checkpoint to resume (checkpoints are written after "
+            "each epoch and removed when a run finishes)"
+        )
+    config = TrainConfig(
+        **start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
+    )
     ready = prepare(config)
+    if ready.dataset_fingerprint != start.state.dataset_fingerprint:
+        raise data.DataError(
+            f"{config.data}: the data changed since run {found} started; resume needs the same "
+            "manifest and images"
+        )
+    weights_used = tracking.run_data(found)[0].get("weights_used", config.weights)
+    say(
+        f"resuming run {found} after epoch {start.epochs} "
+        f"({'phase over' if start.state.phase_done else f'phase {start.state.phase + 1}'}), "
+        f"from {start.path}"
+    )
+    return _train(config, ready, None, weights_used, (found, start))
+
+
+def _train(
+    config: TrainConfig,
+    ready: Prepared,
+    weights_arg: str | None,
+    weights_used: str,
+    resuming: tuple[str, checkpoint.Checkpoint] | None = None,
+) -> TrainResult:
+    start = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
     test = ready.sets["test"]
     tags = {"family": "image", "model": "efficientnet"}
-    with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
+    with (
+        tracking.run(
+            config.experiment, tags=tags, resume=resuming[0] if resuming else None
+        ) as run_id,
+        tracking.scratch_dir() as tmp,
+    ):
         scratch = Path(tmp)
-        _log_setup(config, ready, weights_used, scratch)
-        net, validation = _fit(config, ready, weights_arg)
+        folder = None
+        if resuming:
+            folder = resuming[1].path.parent
+            tracking.set_tags({"resumed_after_epoch": resuming[1].epochs})
+        else:
+            _log_setup(config, ready, weights_used, scratch)
+            if config.checkpoints:
+                root = config.checkpoint_dir or tracking.checkpoint_root(config.tracking_uri)
+                folder = root.resolve() / run_id
+                tracking.set_tags({"checkpoint_dir": folder})
+        try:
+            net, validation = _fit(
+                config, ready, weights_arg, folder, resuming[1] if resuming else None
+            )
+        except KeyboardInterrupt:
+            if folder is not None and checkpoint.latest(folder) is not None:
+                say(
+                    f"stopped; continue from the last epoch with: python -m trainer train "
+                    f"--resume {run_id} --tracking-uri {config.tracking_uri}"
+                )
+            raise
         probabilities = net.predict(
             data.pipeline(test, config.image_size, config.batch_size, False), verbose=0
         )
@@ -167,6 +241,8 @@ def train(config: TrainConfig) -> TrainResult:
             MODEL_NAME,
             {"variant": config.variant, "weights": weights_used, "family": "image"},
         )
+        if folder is not None:
+            checkpoint.remove(folder)
     return TrainResult(
         run_id=run_id,
         model_uri=model_uri,
@@ -253,8 +329,15 @@ def _log_setup(config: TrainConfig, ready: Prepared, weights_used: str, scratch:
     tracking.log_artifact(scratch / "split.csv")
 
 
-def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, Validation]:
-    """Build the model and run the training phases; the best weights are in the model after."""
+def _fit(
+    config: TrainConfig,
+    ready: Prepared,
+    weights,
+    folder: Path | None,
+    start: checkpoint.Checkpoint | None,
+) -> tuple[keras.Model, Validation]:
+    """Build the model and run the training phases (from `start` if given), checkpointing
+    into `folder` after each epoch; the best weights are in the model after."""
     net, base = model.build(
         config.variant,
         config.image_size,
@@ -263,6 +346,7 @@ def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, Va
         config.bn_momentum,
         config.pooling,
         config.head_units,
+        pretrained=config.pretrained,
     )
     train_ds = data.pipeline(
         ready.sets["train"],
@@ -277,19 +361,64 @@ def _fit(config: TrainConfig, ready: Prepared, weights) -> tuple[keras.Model, Va
     val = ready.sets["val"]
     val_ds = data.pipeline(val, config.image_size, config.batch_size, training=False)
     validation = Validation(val_ds, np.array([e.y for e in val]), config.patience, config.progress)
+    if start is not None:
+        validation.resume(start.state, start.best_weights)
     verbose = (1 if sys.stderr.isatty() else 2) if config.progress else 0
-    for name, epochs, rate, prepare_base in _phases(config):
-        if epochs < 1:
+    for phase, (name, epochs, rate, prepare_base) in enumerate(_phases(config)):
+        if epochs < 1 or (start is not None and phase < start.state.phase):
             continue
         trainable = prepare_base(base)
-        say(
-            f"phase '{name}': {trainable} trainable layers, {epochs} epochs, learning rate {rate:g}"
-        )
         steps = epochs * len(train_ds) if config.lr_schedule == "cosine" else 0
         model.compile_model(net, rate, steps)
-        net.fit(train_ds, epochs=epochs, callbacks=[validation], verbose=verbose, shuffle=False)
+        done, validation.wait = 0, 0  # each phase gets its own patience
+        if start is not None and phase == start.state.phase:
+            checkpoint.restore(net, start)
+            done, validation.wait = start.state.phase_epochs, start.state.wait
+            if start.state.phase_done:
+                validation.restore_best()
+                continue
+        say(
+            f"phase '{name}': {trainable} trainable layers, {epochs} epochs"
+            f"{f' (from epoch {done + 1})' if done else ''}, learning rate {rate:g}"
+        )
+        if folder is not None:
+            validation.after_epoch = _saver(folder, net, validation, config, ready, phase)
+        net.fit(
+            train_ds,
+            epochs=epochs,
+            initial_epoch=done,
+            callbacks=[validation],
+            verbose=verbose,
+            shuffle=False,
+        )
         validation.restore_best()
     return net, validation
+
+
+def _saver(
+    folder: Path, net: keras.Model, validation: Validation, config, ready: Prepared, phase: int
+):
+    """The end-of-epoch hook that writes a checkpoint of this phase."""
+    settings = asdict(config) | {
+        "data": str(config.data.resolve()),
+        "checkpoint_dir": str(folder.parent),
+    }
+
+    def save(phase_epochs: int, over: bool) -> None:
+        state = checkpoint.State(
+            config=settings,
+            dataset_fingerprint=ready.dataset_fingerprint,
+            phase=phase,
+            phase_epochs=phase_epochs,
+            phase_done=over,
+            wait=validation.wait,
+            best_loss=float(validation.best_loss),
+            best=validation.best,
+            history=validation.history,
+        )
+        checkpoint.save(folder, net, validation.best_weights, state)
+
+    return save
 
 
 def _phases(config: TrainConfig):

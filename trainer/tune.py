@@ -55,6 +55,7 @@ def tune(
                 learning_rate=trial.suggest_float(
                     "learning_rate", *SPACE["learning_rate"], log=True
                 ),
+                checkpoints=False,  # a stopped study starts again; its trials are not resumed
             )
             say(f"trial {trial.number + 1}/{trials}: {trial.params}")
             result = train(trial_config)
