@@ -45,6 +45,14 @@ def test_champion_moves_only_for_a_better_model(runs):
     assert float(tags["test_accuracy"]) == weak.test_metrics["test_accuracy"]
 
 
+def test_a_run_registers_one_version(runs):
+    """A resumed run that had registered before it was killed gets its version back."""
+    good = runs["good"]
+    assert tracking.register(good.model_uri, {"run_id": good.run_id}) == good.version
+    versions = MlflowClient().search_model_versions("name = 'milling-directions'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2", "3"]
+
+
 def test_run_records_everything(runs):
     good = runs["good"]
     params, metrics, tags = tracking.run_data(good.run_id)
