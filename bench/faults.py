@@ -148,6 +148,7 @@ def train_kills(tmp: Path, times: int, seed: int = 0, epochs: int = 8) -> None:
     from mlflow.tracking import MlflowClient
 
     from tests.trainer.synthetic import write_dataset
+    from trainer import checkpoint
 
     rng = random.Random(seed)
     data = tmp / "train_data"
@@ -163,9 +164,10 @@ def train_kills(tmp: Path, times: int, seed: int = 0, epochs: int = 8) -> None:
         injected, seen = 0, 0
         while name == "train_killed" and injected < times:
             while proc.poll() is None:  # wait for a checkpoint newer than the last one seen
-                saved = [int(p.name[6:]) for p in (tmp / name).glob("checkpoints/*/epoch-*")]
-                if saved and max(saved) > seen:
-                    seen = max(saved)
+                runs = (tmp / name / "checkpoints").glob("*")
+                saved = max((checkpoint.saved_epochs(run) for run in runs), default=0)
+                if saved > seen:
+                    seen = saved
                     break
                 time.sleep(0.05)
             if proc.poll() is not None:

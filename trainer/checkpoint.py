@@ -93,6 +93,12 @@ def _complete(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def saved_epochs(folder: Path) -> int:
+    """Epochs trained at the newest checkpoint in `folder` (0: none), without reading it."""
+    found = _complete(folder)
+    return int(found[-1].name[len(PREFIX) :]) if found else 0
+
+
 def latest(folder: Path) -> Checkpoint | None:
     """The newest checkpoint in `folder`, or None if there is none."""
     found = _complete(folder)

@@ -214,7 +214,7 @@ def _train(
                 config, ready, weights_arg, folder, resuming[1] if resuming else None
             )
         except KeyboardInterrupt:
-            if folder is not None and checkpoint.latest(folder) is not None:
+            if folder is not None and checkpoint.saved_epochs(folder):
                 say(
                     f"stopped; continue from the last epoch with: python -m trainer train "
                     f"--resume {run_id} --tracking-uri {config.tracking_uri}"

@@ -77,12 +77,14 @@ def test_only_the_newest_whole_checkpoint_counts(tmp_path):
     (partial / checkpoint.STATE).write_text("{")
     found = checkpoint.latest(tmp_path)
     assert found.path.name == "epoch-0002" and found.best_weights is None
+    assert checkpoint.saved_epochs(tmp_path) == 2
 
     (found.path / checkpoint.STATE).write_text("{not json")
     with pytest.raises(checkpoint.CheckpointError, match="epoch-0002: unreadable checkpoint"):
         checkpoint.latest(tmp_path)
 
     assert checkpoint.latest(tmp_path / "missing") is None
+    assert checkpoint.saved_epochs(tmp_path / "missing") == 0
     checkpoint.remove(tmp_path / "missing")
     root = tmp_path / "root"
     checkpoint.save(root / "run", net, None, _state(1))

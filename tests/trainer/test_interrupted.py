@@ -13,6 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.trainer.synthetic import write_dataset
+from trainer import checkpoint
 from trainer.config import MODEL_NAME
 
 pytestmark = pytest.mark.slow
@@ -85,9 +86,9 @@ def _checkpointed(folder: Path, proc: subprocess.Popen, at_least: int) -> int:
     """Wait until `proc` has a checkpoint of `at_least` epochs in `folder`; return its epochs."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
-        done = [int(p.name.split("-")[1]) for p in folder.glob("epoch-*")]
-        if done and max(done) >= at_least:
-            return max(done)
+        done = checkpoint.saved_epochs(folder)
+        if done >= at_least:
+            return done
         time.sleep(0.05)
     raise AssertionError(f"no checkpoint: {proc.stderr.read() if proc.poll() else 'timeout'}")
 
@@ -116,7 +117,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     saved = _checkpointed(folder, killed, at_least=2)  # one epoch into the fine-tune phase
     killed.kill()
     assert killed.wait() == -signal.SIGKILL, "the run ended before it could be killed"
-    saved = max(int(p.name.split("-")[1]) for p in folder.glob("epoch-*"))
+    saved = checkpoint.saved_epochs(folder)
     assert 2 <= saved < 9
 
     # the data changed meanwhile: refused, nothing touched
