@@ -17,12 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer import data, tracking
-
-MODELS = {
-    "image": "models:/milling-directions@champion",
-    "face-normals": "models:/milling-directions-face-normals@champion",
-}
+from trainer import data, families, registry, tracking
 
 
 def main() -> None:
@@ -36,14 +31,11 @@ def main() -> None:
         e for e in data.load(args.data, progress=False).examples if e.augmentation == "none"
     ]
     examples = (examples * args.repeat)[: args.repeat]
-    for family, uri in MODELS.items():
+    for family in families.FAMILIES.values():
         start = time.perf_counter()
-        model, _, version = tracking.load(uri)
+        model, _, version = registry.load(registry.champion_uri(family.registered_name))
         loaded = time.perf_counter() - start
-        inputs = [
-            e.path.read_bytes() if family == "image" else Path(e.source).read_bytes()
-            for e in examples
-        ]
+        inputs = [family.logged_example(e) for e in examples]  # PNG or STL bytes
         tracking.predict_probabilities(model, inputs[:1])  # warm-up
         times = []
         for item in inputs:
@@ -51,7 +43,7 @@ def main() -> None:
             tracking.predict_probabilities(model, [item])
             times.append(time.perf_counter() - start)
         print(
-            f"{family:>12} v{version}: load {loaded:.1f} s; one part: median "
+            f"{family.name:>12} v{version}: load {loaded:.1f} s; one part: median "
             f"{1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms "
             f"({len(times)} parts)"
         )

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from samples.meshes import BAD, ascii_stl, binary_stl, box, sphere, wedge, write_corpus  # noqa: E402
 from shared.stl import StlError, parse_stl, write_stl  # noqa: E402
-from tests.meshes import BAD, ascii_stl, binary_stl, box, sphere, wedge, write_corpus  # noqa: E402
 
 
 def fuzz(count: int, seed: int = 0) -> None:
@@ -147,7 +147,7 @@ def _trainer(folder: Path, *args: str) -> subprocess.Popen:
 def train_kills(tmp: Path, times: int, seed: int = 0, epochs: int = 8) -> None:
     from mlflow.tracking import MlflowClient
 
-    from tests.trainer.synthetic import write_dataset
+    from samples.datasets import write_dataset
     from trainer import checkpoint
 
     rng = random.Random(seed)

@@ -31,16 +31,18 @@ from shared.stl import write_stl  # noqa: E402
 
 def served_model(tmp: Path) -> str:
     """Log an EfficientNetB0 in a fresh store, register it as champion; return the store URI."""
-    from trainer import model, tracking
+    from trainer import families, model, registry, tracking
 
     store = f"sqlite:///{tmp}/mlflow.db"
     tracking.connect(store)
     net, _ = model.build("B0", 224, None, 0.2, 0.9)
     net.save(tmp / "model.keras")
     with tracking.run("bench"):
-        uri = tracking.log_model(tmp / "model.keras", _blank_png(), image_size=224, variant="B0")
-    version = tracking.register(uri, {})
-    tracking.promote(version)
+        uri = tracking.log_model(
+            tmp / "model.keras", _blank_png(), families.IMAGE, image_size=224, variant="B0"
+        )
+    version = registry.register(uri, {})
+    registry.promote(version)
     return store
 
 

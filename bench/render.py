@@ -21,9 +21,9 @@ import manifold3d as m3
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from blender_addon.batch import render_task
+from blender_addon.batch import Task, render_task
 from blender_addon.render import MetaImageRenderer
-from blender_addon.utils.jobs import sha256_file
+from blender_addon.utils.jobs import Variant, sha256_file
 from shared.rotations import IDENTITY
 from shared.stl import read_stl, write_stl
 
@@ -47,19 +47,14 @@ def machined_block(holes: int = 8, segments: int = 147) -> np.ndarray:
 
 
 def time_strategy(renderer, stl: Path, out: Path, strategy: str, repeats: int) -> list[float]:
-    task = {
-        "source": str(stl),
-        "part_id": "bench",
-        "sha256": sha256_file(stl),
-        "variants": [{"image": "bench.png", "rotation": IDENTITY, "label": "+Z"}],
-    }
+    task = Task(str(stl), "bench", sha256_file(stl), [Variant("bench.png", IDENTITY, "+Z")])
     render_task(renderer, task, out, strategy)  # warm-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         answer = render_task(renderer, task, out, strategy)
         times.append(time.perf_counter() - start)
-        assert "error" not in answer, answer
+        assert not answer.error, answer.error
     return times
 
 

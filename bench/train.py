@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from trainer import data, model, preprocess, tracking  # noqa: E402
+from trainer import data, families, model, preprocess, registry, tracking  # noqa: E402
 
 
 def ensure_data(folder: Path | None) -> Path:
@@ -133,9 +133,13 @@ def main() -> None:
         net.save(keras_file)
         with tracking.run("bench"):
             uri = tracking.log_model(
-                keras_file, examples[0].path.read_bytes(), image_size=size, variant="B0"
+                keras_file,
+                examples[0].path.read_bytes(),
+                families.IMAGE,
+                image_size=size,
+                variant="B0",
             )
-        loaded, _, _ = tracking.load(uri)
+        loaded, _, _ = registry.load(uri)
         png = examples[0].path.read_bytes()
         tracking.predict_probabilities(loaded, [png])  # warm-up: first call traces
         times = []

@@ -1,29 +1,22 @@
 """Render a batch of STL files into a meta-image dataset (images + manifest.csv).
 
 `render_batch(config)` plans the work, skips images that are already up to date, renders the
-rest in this process or in `workers` Blender processes, and merges `manifest.csv`. It never
-imports bpy itself: the renderer is created in whichever process renders.
+rest in this process or in `workers` processes (workers.py), and merges `manifest.csv`. It
+never imports bpy itself: the renderer is created in whichever process renders.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ._shared import atomic, manifest, metaimage, png, progress, rotations, stl
+from ._shared import atomic, manifest, metaimage, png, progress, render_outcome, rotations, stl
+from .dataset import merge_manifest, prepare_output
 from .utils import jobs
-
-RESULT_MARK = "@@milling-result "
-"""Prefix of a worker's answer on stdout; Blender may print other lines there."""
 
 
 @dataclass
@@ -49,6 +42,8 @@ class BatchResult:
     rendered: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    outcomes: list[render_outcome.RenderOutcome] = field(default_factory=list)
+    """One per input file (or per folder that gave none), in input order."""
     seconds: float = 0.0
 
 
@@ -59,8 +54,15 @@ class Task:
     source: str
     part_id: str
     sha256: str
-    variants: list[dict]
-    """The missing `jobs.Variant`s, as dicts (tasks travel to workers as JSON)."""
+    variants: list[jobs.Variant]
+
+
+@dataclass
+class Answer:
+    """What rendering a task did: the variants written, and an error line if it failed."""
+
+    variants: list[jobs.Variant] = field(default_factory=list)
+    error: str = ""
 
 
 def render_batch(config: BatchConfig) -> BatchResult:
@@ -68,7 +70,12 @@ def render_batch(config: BatchConfig) -> BatchResult:
     batch = Batch(config)
     try:
         if config.workers > 1 and len(batch.tasks) > 1:
-            _render_in_workers(batch, config)
+            from . import workers
+
+            count = min(config.workers, len(batch.tasks))
+            threads = config.threads or max(1, (os.cpu_count() or 1) // count)
+            command = workers.worker_command(config.size, config.strategy, threads, batch.out)
+            workers.render_in_workers(batch.tasks, count, command, batch.collect)
         else:
             while batch.step():
                 pass
@@ -90,16 +97,20 @@ class Batch:
         metaimage.check_size(config.size)  # ValueError -> usage error in the CLI
         if config.rotations and config.labels is None:
             raise jobs.UsageError("--rotations needs --labels: a rotation remaps the label")
-        self.out = _prepare_output(config.out)
+        self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
-        files, errors = jobs.find_inputs(config.inputs)
-        self.parts, plan_errors = jobs.plan(files, labels, config.rotations)
+        files, problems = jobs.find_inputs(config.inputs)
+        self.parts, plan_problems = jobs.plan(files, labels, config.rotations)
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult()
         self.progress = progress.Progress(len(self.parts), enabled=config.progress)
-        for message in errors + plan_errors:
-            self._fail(message)
+        self._images: dict[str, list[str]] = {p.source: [] for p in self.parts}
+        self._written: set[str] = set()
+        self._failed: dict[str, str] = {}
+        self._order = [p.input for p in problems + plan_problems] + [p.source for p in self.parts]
+        for problem in problems + plan_problems:
+            self._fail(problem.input, problem.message)
         self.tasks: list[Task] = []
         for part in self.parts:
             self._check(part)
@@ -114,18 +125,16 @@ class Batch:
         try:
             digest = jobs.sha256_file(part.source)
         except OSError as e:
-            self._fail(f"{part.source}: cannot read file ({e.strerror or e})")
+            self._fail(part.source, f"{part.source}: cannot read file ({e.strerror or e})")
             return
         todo = []
         for v in part.variants:
             expected = metaimage.provenance(digest, v.augmentation, self.config.size)
             if not self.config.force and jobs.is_current(self.out / v.image, expected):
-                self.result.rows.append(
-                    _row(part.source, part.part_id, v, digest, self.config.size)
-                )
+                self._add(part.source, part.part_id, v, digest)
                 self.result.skipped += 1
             else:
-                todo.append(asdict(v))
+                todo.append(v)
         if todo:
             self.tasks.append(Task(part.source, part.part_id, digest, todo))
 
@@ -139,22 +148,18 @@ class Batch:
             self._renderer = MetaImageRenderer(self.config.size, self.config.threads)
         task = self.tasks[self._next]
         self._next += 1
-        self.collect(
-            task, render_task(self._renderer, asdict(task), self.out, self.config.strategy)
-        )
+        self.collect(task, render_task(self._renderer, task, self.out, self.config.strategy))
         return True
 
-    def collect(self, task: Task, answer: dict) -> None:
+    def collect(self, task: Task, answer: Answer) -> None:
         """Record a task's outcome: manifest rows for the images written, and any error."""
         self.done += 1
-        for v in answer.get("variants", []):
-            variant = jobs.Variant(**v)
-            self.result.rows.append(
-                _row(task.source, task.part_id, variant, task.sha256, self.config.size)
-            )
+        for variant in answer.variants:
+            self._add(task.source, task.part_id, variant, task.sha256)
+            self._written.add(task.source)
             self.result.rendered += 1
-        if answer.get("error"):
-            self._fail(answer["error"])
+        if answer.error:
+            self._fail(task.source, answer.error)
         self.progress.update(self.done, Path(task.source).name)
 
     def close(self) -> None:
@@ -166,119 +171,56 @@ class Batch:
         owned = {v.image for p in self.parts for v in p.variants}
         warning = merge_manifest(self.out, self.result.rows, owned)
         if warning:
-            self._fail(warning)
+            self.result.errors.append(warning)
+            self.progress.error(warning)
+        self.result.outcomes = [self._outcome(name) for name in dict.fromkeys(self._order)]
         self.result.seconds = time.monotonic() - self.start
 
-    def _fail(self, message: str) -> None:
+    def _outcome(self, name: str) -> render_outcome.RenderOutcome:
+        images = tuple(self._images.get(name, ()))
+        if name in self._failed:
+            return render_outcome.RenderOutcome(name, "failed", images, self._failed[name])
+        status = "written" if name in self._written else "skipped"
+        return render_outcome.RenderOutcome(name, status, images)
+
+    def _add(self, source: str, part_id: str, v: jobs.Variant, digest: str) -> None:
+        self._images[source].append(v.image)
+        self.result.rows.append(
+            manifest.Row(
+                image=v.image,
+                label=v.label,
+                part_id=part_id,
+                source=str(Path(source).resolve()),
+                augmentation=v.augmentation,
+                size=self.config.size,
+                source_sha256=digest,
+            )
+        )
+
+    def _fail(self, input: str, message: str) -> None:
+        self._failed.setdefault(input, message)
         self.result.errors.append(message)
         self.progress.error(message)
 
 
-def _row(source: str, part_id: str, v: jobs.Variant, digest: str, size: int) -> manifest.Row:
-    return manifest.Row(
-        image=v.image,
-        label=v.label,
-        part_id=part_id,
-        source=str(Path(source).resolve()),
-        augmentation=v.augmentation,
-        size=size,
-        source_sha256=digest,
-    )
-
-
-def _prepare_output(out: Path) -> Path:
+def render_task(renderer, task: Task, out: Path, strategy: str) -> Answer:
+    """Read one STL file and write its missing meta-images (in the process holding `renderer`)."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = atomic.temporary_name(out / "write-test")
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise jobs.UsageError(
-            f"{out}: cannot write to the output folder ({e.strerror or e})"
-        ) from None
-    atomic.remove_stale(out)
-    return out
-
-
-def merge_manifest(out: Path, rows: list[manifest.Row], owned: set[str] | None = None) -> str:
-    """Write out/manifest.csv: `rows`, plus earlier rows whose images still exist.
-
-    Earlier rows for images in `owned` (the ones this run was asked to make) are dropped even
-    when this run failed them. Returns a warning, or '' when the old manifest was fine.
-    """
-    path = out / manifest.FILENAME
-    merged = {r.image: r for r in rows}
-    owned = owned or set()
-    warning = ""
-    if path.exists():
-        try:
-            for old in manifest.read(path):
-                keep = old.image not in merged and old.image not in owned
-                if keep and (out / old.image).exists():
-                    merged[old.image] = old
-        except manifest.ManifestError as e:
-            warning = f"{e} (rewritten with this run's images only)"
-    if merged or not path.exists():
-        manifest.write(path, list(merged.values()))
-    return warning
-
-
-def merge_datasets(folders: list[Path], out: Path) -> int:
-    """Merge rendered folders (e.g. the shards of one batch) into `out`: copy each manifest row's
-    image, then merge the manifests. Returns the number of rows merged; jobs.UsageError when a
-    folder is unusable or two folders hold different images under one name."""
-    _prepare_output(out)
-    rows: dict[str, manifest.Row] = {}
-    sources: dict[str, Path] = {}
-    for folder in folders:
-        try:
-            found = manifest.read(folder / manifest.FILENAME)
-        except (manifest.ManifestError, OSError) as e:
-            raise jobs.UsageError(f"{folder}: no readable manifest.csv ({e})") from None
-        for row in found:
-            src = folder / row.image
-            if not src.is_file():
-                raise jobs.UsageError(f"{src}: listed in {folder / manifest.FILENAME} but missing")
-            if row.image in sources and sources[row.image].read_bytes() != src.read_bytes():
-                raise jobs.UsageError(f"{src}: differs from {sources[row.image]} (same name)")
-            rows[row.image], sources[row.image] = row, src
-    for name, src in sources.items():
-        target = out / name
-        if src.resolve() != target.resolve():
-            data = src.read_bytes()
-            if not target.is_file() or target.read_bytes() != data:
-                atomic.write_bytes(target, data)
-    merge_manifest(out, list(rows.values()))
-    return len(rows)
-
-
-# -- rendering one task (in whichever process holds the renderer) ----------------------------
-
-
-def render_task(renderer, task: dict, out: Path, strategy: str) -> dict:
-    """Read one STL file and write its missing meta-images.
-
-    Returns {'variants': [the ones written]}, with 'error' added if something failed.
-    """
-    try:
-        mesh = stl.read_stl(task["source"])
+        mesh = stl.read_stl(task.source)
     except stl.StlError as e:
-        return {"error": str(e)}
-    written = []
+        return Answer([], str(e))
+    written: list[jobs.Variant] = []
     try:
-        for v in task["variants"]:
-            variant = jobs.Variant(**v)
-            rotation = rotations.parse_rotation(variant.rotation)
-            record = metaimage.provenance(task["sha256"], variant.augmentation, renderer.size)
-            write_meta_image(
-                renderer, mesh.triangles @ rotation.T, out / v["image"], record, strategy
-            )
+        for v in task.variants:
+            rotation = rotations.parse_rotation(v.rotation)
+            record = metaimage.provenance(task.sha256, v.augmentation, renderer.size)
+            write_meta_image(renderer, mesh.triangles @ rotation.T, out / v.image, record, strategy)
             written.append(v)
     except OSError as e:
-        return {"variants": written, "error": f"{out}: cannot write meta-image ({e.strerror or e})"}
+        return Answer(written, f"{out}: cannot write meta-image ({e.strerror or e})")
     except (RuntimeError, MemoryError) as e:  # Blender could not render this mesh
-        return {"variants": written, "error": f"{task['source']}: render failed ({e})"}
-    return {"variants": written}
+        return Answer(written, f"{task.source}: render failed ({e})")
+    return Answer(written)
 
 
 def write_meta_image(
@@ -288,106 +230,3 @@ def write_meta_image(
     renderer.load(triangles)
     data = png.retag(renderer.render(strategy), metaimage.provenance_text(record))
     atomic.write_bytes(path, data)
-
-
-# -- worker processes --------------------------------------------------------------------------
-
-
-def worker_command(size: int, strategy: str, threads: int, out: Path) -> list[str]:
-    """How to start a worker: this Blender binary if we run inside one, else this Python."""
-    args = [
-        "worker",
-        "--out",
-        str(out),
-        "--size",
-        str(size),
-        "--strategy",
-        strategy,
-        "--threads",
-        str(threads),
-    ]
-    bpy = sys.modules.get("bpy")
-    binary = getattr(getattr(bpy, "app", None), "binary_path", "") if bpy else ""
-    if binary:
-        script = str(Path(__file__).with_name("cli.py"))
-        return [binary, "--background", "--factory-startup", "--python", script, "--", *args]
-    return [sys.executable, "-m", "blender_addon", *args]
-
-
-def _render_in_workers(batch: Batch, config: BatchConfig) -> None:
-    tasks = batch.tasks
-    workers = min(config.workers, len(tasks))
-    threads = config.threads or max(1, (os.cpu_count() or 1) // workers)
-    command = worker_command(config.size, config.strategy, threads, batch.out)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    pending: queue.Queue[Task | None] = queue.Queue()
-    for task in tasks:
-        pending.put(task)
-    answers: queue.Queue[tuple[Task, dict]] = queue.Queue()
-
-    def drive() -> None:
-        proc = None
-        try:
-            while True:
-                try:
-                    task = pending.get_nowait()
-                except queue.Empty:
-                    return
-                if proc is None or proc.poll() is not None:
-                    proc = subprocess.Popen(
-                        command,
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        text=True,
-                        env=env,
-                        bufsize=1,
-                    )
-                answers.put((task, _ask(proc, task)))
-        finally:
-            if proc is not None:
-                _stop(proc)
-
-    threads_ = [threading.Thread(target=drive, daemon=True) for _ in range(workers)]
-    for t in threads_:
-        t.start()
-    for _ in tasks:
-        batch.collect(*answers.get())
-    for t in threads_:
-        t.join()
-
-
-def _ask(proc: subprocess.Popen, task: Task) -> dict:
-    try:
-        proc.stdin.write(json.dumps(asdict(task)) + "\n")
-        proc.stdin.flush()
-        for line in proc.stdout:
-            if line.startswith(RESULT_MARK):
-                return json.loads(line[len(RESULT_MARK) :])
-    except (BrokenPipeError, OSError, ValueError):
-        pass
-    proc.kill()
-    return {"error": f"{task.source}: the render worker died (exit code {proc.wait()})"}
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        proc.kill()
-        proc.wait()
-
-
-def serve_worker(out: Path, size: int, strategy: str, threads: int) -> int:
-    """Worker loop: read tasks as JSON lines on stdin, answer each on stdout."""
-    from .render import MetaImageRenderer
-
-    with MetaImageRenderer(size, threads) as renderer:
-        for line in sys.stdin:
-            if line.strip():
-                answer = render_task(renderer, json.loads(line), out, strategy)
-                sys.stdout.write(RESULT_MARK + json.dumps(answer) + "\n")
-                sys.stdout.flush()
-    return 0

@@ -7,6 +7,7 @@ blender --background --python blender_addon/cli.py -- render INPUT... --out DIR 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -114,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         "its own --out and join them with `merge`",
     )
     render.add_argument("--quiet", action="store_true", help="no progress output")
+    render.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object per input on stdout: {"input", "status" (written, skipped '
+        'or failed), "images", "error"}',
+    )
 
     merge = commands.add_parser(
         "merge",
@@ -200,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(build_zip(args.out))
         return 0
-    return batch.serve_worker(args.out, args.size, args.strategy, args.threads)
+    from blender_addon import workers
+
+    return workers.serve_worker(args.out, args.size, args.strategy, args.threads)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import json
-
     try:
         from blender_addon.predict import online_access, predict_files
     except ModuleNotFoundError as e:
@@ -229,8 +236,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from blender_addon.dataset import merge_datasets
+
     try:
-        count = batch.merge_datasets(args.folders, args.out)
+        count = merge_datasets(args.folders, args.out)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -283,6 +292,9 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished images are kept; run again to resume", file=sys.stderr)
         return 130
+    if args.json:
+        for outcome in result.outcomes:
+            print(json.dumps(outcome.as_json()), flush=True)
     failed = len(result.errors)
     per = f", {result.seconds / result.rendered:.2f} s per image" if result.rendered else ""
     print(

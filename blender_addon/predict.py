@@ -54,14 +54,9 @@ def online_access() -> bool:
     return bool(getattr(bpy.app, "online_access", True))
 
 
-def predict_triangles(triangles: np.ndarray, settings: client.ModelSettings) -> client.Answer:
-    """Render and ask: the whole prediction of a part, without touching the scene."""
-    return client.ask(meta_image(triangles), settings, online_access())
-
-
 def predict_files(
     paths: list[str], settings: client.ModelSettings, online: bool | None = None
-) -> tuple[list[tuple[str, client.Answer]], list[str]]:
+) -> tuple[list[tuple[str, client.Prediction]], list[str]]:
     """([(STL path, answer)], error lines): `python -m blender_addon predict`."""
     online = online_access() if online is None else online
     answers, errors = [], []
@@ -87,7 +82,7 @@ def remove_arrows() -> None:
 
 
 def show_arrow(
-    scene: bpy.types.Scene, part: bpy.types.Object, triangles: np.ndarray, answer: client.Answer
+    scene: bpy.types.Scene, part: bpy.types.Object, triangles: np.ndarray, answer: client.Prediction
 ) -> bpy.types.Object:
     """Replace the arrow: it comes from the predicted side and points at the part."""
     remove_arrows()

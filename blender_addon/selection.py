@@ -9,7 +9,8 @@ import bpy
 import numpy as np
 
 from ._shared import manifest, metaimage
-from .batch import merge_manifest, write_meta_image
+from .batch import write_meta_image
+from .dataset import merge_manifest
 from .render import MetaImageRenderer
 
 

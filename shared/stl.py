@@ -19,9 +19,9 @@ import numpy as np
 from . import atomic
 
 DEFAULT_MAX_TRIANGLES = 20_000_000
+"""Refuse larger meshes (about 1 GB of binary STL) unless the caller raises the cap."""
 CAP_VARIABLE = "MILLING_MAX_TRIANGLES"
 """Environment variable that overrides the cap (`render --max-triangles` sets it for workers)."""
-"""Refuse larger meshes (about 1 GB of binary STL) unless the caller raises the cap."""
 
 _BINARY_DTYPE = np.dtype(
     [("normal", "<f4", (3,)), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")]

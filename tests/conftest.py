@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
 
     The good one (v2) ends as the champion.
     """
-    from tests.trainer.synthetic import write_dataset
+    from samples.datasets import write_dataset
     from trainer.config import TrainConfig
     from trainer.train import train
 

@@ -13,11 +13,13 @@ import numpy as np
 from shared import progress, stl
 
 from . import data, facenormals, model, tracking
-from .config import TrainConfig
-from .train import Prepared, TrainResult, Validation, log_test, prepare, register_and_decide, say
+from .callbacks import Validation
+from .config import BaselineConfig
+from .console import say
+from .families import FACE_NORMALS
+from .run import Fitted, TrainResult, finish, log_setup, prepare
 
-NAME = "milling-directions-face-normals"
-FAMILY = "face-normals"
+WEIGHTS = "none (random initialisation)"
 
 
 def features_of(examples: list[data.Example], show: bool) -> np.ndarray:
@@ -37,7 +39,7 @@ def features_of(examples: list[data.Example], show: bool) -> np.ndarray:
     return out
 
 
-def train_baseline(config: TrainConfig, hidden: int = 128) -> TrainResult:
+def train_baseline(config: BaselineConfig) -> TrainResult:
     """Train, test, log and register the face-normal model."""
     start = time.monotonic()
     keras.utils.set_random_seed(config.seed)
@@ -51,12 +53,15 @@ def train_baseline(config: TrainConfig, hidden: int = 128) -> TrainResult:
         )
     x = {s: features_of(ready.sets[s], config.progress) for s in data.SPLITS}
     y = {s: np.array([e.y for e in ready.sets[s]]) for s in data.SPLITS}
-    test = ready.sets["test"]
-    tags = {"family": FAMILY, "model": "mlp"}
+    tags = dict(FACE_NORMALS.tags) | {"family": FACE_NORMALS.name}
     with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
         scratch = Path(tmp)
-        _log_setup(config, ready, hidden, scratch)
-        net = facenormals.build(hidden, config.dropout)
+        features = (
+            f"{len(facenormals.DIRECTIONS)} normal directions x (area + "
+            f"{len(facenormals.DEPTH_EDGES) + 1} depth bins) = {facenormals.FEATURES}"
+        )
+        log_setup(config, ready, scratch, family=FACE_NORMALS.name, features=features)
+        net = facenormals.build(config.hidden, config.dropout)
         model.compile_model(net, config.learning_rate)
         validation = Validation(x["val"], y["val"], config.patience)
         net.fit(
@@ -69,58 +74,6 @@ def train_baseline(config: TrainConfig, hidden: int = 128) -> TrainResult:
         )
         validation.restore_best()
         say(f"face-normal model: {len(validation.history)} epochs")
-        test_metrics = log_test(
-            scratch, validation.history, test, net.predict(x["test"], verbose=0)
-        )
-        net.save(scratch / "model.keras")
-        model_uri = tracking.log_model(
-            scratch / "model.keras", Path(test[0].source).read_bytes(), FAMILY, hidden=hidden
-        )
-        version, moved, decision = register_and_decide(
-            config, run_id, model_uri, test_metrics, ready, NAME, {"family": FAMILY}
-        )
-    return TrainResult(
-        run_id=run_id,
-        model_uri=model_uri,
-        version=version,
-        champion=moved,
-        decision=decision,
-        weights="none (random initialisation)",
-        test_metrics=test_metrics,
-        history=validation.history,
-        val_metrics=validation.best,
-        counts=ready.counts,
-        seconds=time.monotonic() - start,
-        model=net,
-        test_examples=test,
-    )
-
-
-def _log_setup(config: TrainConfig, ready: Prepared, hidden: int, scratch: Path) -> None:
-    tracking.log_params(
-        ready.counts
-        | {
-            "family": FAMILY,
-            "data": str(config.data),
-            "hidden_units": hidden,
-            "dropout": config.dropout,
-            "epochs": config.epochs,
-            "learning_rate": config.learning_rate,
-            "batch_size": config.batch_size,
-            "patience": config.patience,
-            "seed": config.seed,
-            "split_seed": config.split_seed,
-            "val_fraction": config.val_fraction,
-            "test_fraction": config.test_fraction,
-            "dataset_fingerprint": ready.dataset_fingerprint,
-            "test_fingerprint": ready.test_fingerprint,
-            "features": (
-                f"{len(facenormals.DIRECTIONS)} normal directions x (area + "
-                f"{len(facenormals.DEPTH_EDGES) + 1} depth bins) = {facenormals.FEATURES}"
-            ),
-            "skipped_rows": data.skipped_summary(ready.dataset),
-            "keras_backend": keras.backend.backend(),
-        }
-    )
-    data.write_split(scratch / "split.csv", ready.assignment)
-    tracking.log_artifact(scratch / "split.csv")
+        fitted = Fitted(run_id, scratch, net, validation.history, validation.best, WEIGHTS, start)
+        probabilities = net.predict(x["test"], verbose=0)
+        return finish(config, FACE_NORMALS, ready, fitted, probabilities, hidden=config.hidden)

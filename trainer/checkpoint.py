@@ -22,13 +22,15 @@ import numpy as np
 
 from shared import atomic
 
+from .errors import TrainerError
+
 PREFIX = "epoch-"
 MODEL = "last.weights.h5"
 BEST = "best.npz"
 STATE = "state.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TrainerError, ValueError):
     """A checkpoint that cannot be used; the message names it and says why."""
 
 

@@ -1,10 +1,14 @@
-"""The configuration of a training run: every knob in one dataclass, logged whole to MLflow."""
+"""The configuration of a run: every setting in one dataclass, with its help text, logged whole
+to MLflow. The command line's options are generated from these fields (options.py)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .errors import TrainerError
 
 VARIANTS: dict[str, int] = {
     "B0": 224,
@@ -24,92 +28,174 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "milling-directions"
 
 
+class ConfigError(TrainerError, ValueError):
+    """A setting out of range; the message names the option."""
+
+
 def resolve_tracking_uri(explicit: str | None = None) -> str:
     """--tracking-uri, else MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the working folder."""
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
+def option(
+    default: Any = MISSING,
+    help: str = "",
+    *,
+    flag: str | None = None,
+    choices: tuple | None = None,
+    metavar: str | None = None,
+    type: Any = None,
+    factory: Any = None,
+    show_default: bool = True,
+) -> Any:
+    """A config field with what its command-line option needs; no `help`: not an option."""
+    metadata = {
+        "help": help,
+        "flag": flag,
+        "choices": choices,
+        "metavar": metavar,
+        "type": type,
+        "show_default": show_default,
+    }
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _again(cls: type, name: str, default: Any) -> Any:
+    """The field `name` of `cls` with another default (its help text stays in one place)."""
+    return field(default=default, metadata=cls.__dataclass_fields__[name].metadata)
+
+
 @dataclass
-class TrainConfig:
-    data: Path
-    variant: str = "B0"
-    image_size: int | None = None
-    """Input resolution; None = the variant's own (VARIANTS)."""
-    weights: str = "imagenet"
-    """'imagenet', 'none', or the path of a local weights file for the variant's base."""
-    epochs: int = 10
-    """Epochs of the first phase: the head (pretrained base) or the whole network (from scratch)."""
-    fine_tune_epochs: int = 10
-    """Epochs of the second phase, pretrained weights only: the last `unfreeze` layers too."""
-    unfreeze: int = 20
-    learning_rate: float = 1e-3
-    fine_tune_learning_rate: float = 1e-5
-    batch_size: int = 16
-    lr_schedule: str = "cosine"
-    """'cosine': each phase's learning rate decays along a cosine to 1% by its last epoch;
-    'constant'."""
-    pooling: str = "max"
-    """Global pooling after the base: 'max' (the seed's choice) or 'avg'."""
-    head_units: int = 0
-    """A hidden Dense layer (ReLU) of this many units before the output; 0 = none."""
-    dropout: float = 0.2
-    bn_momentum: float = 0.9
-    """Momentum of trainable BatchNorm layers (from scratch, 0.9 generalised and 0.99 did not)."""
-    patience: int = 3
-    """Early stopping: epochs without a better validation loss; the best weights are restored."""
-    shuffle_tiles: bool = False
-    """Shuffle tile positions inside each training meta-image, every epoch (the seed's
-    augmentation). Off: a tile's position is its view direction, and the model needs it (on
-    unseen parts, 53% with the shuffle against 88% without, same data and settings)."""
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    split_seed: int = 0
-    seed: int = 0
-    cache_limit_gb: float = 4.0
-    """Keep decoded training images in memory when they fit in this much."""
-    checkpoints: bool = True
-    """Write a checkpoint after every epoch so that `train --resume` can continue the run."""
-    checkpoint_dir: Path | None = None
-    """Where checkpoints go (in a folder per run); None: `checkpoints/` beside a sqlite
-    store, else in the working folder. Removed when the run finishes."""
-    tracking_uri: str = field(default_factory=resolve_tracking_uri)
-    experiment: str = EXPERIMENT
-    register: bool = True
-    progress: bool = True
+class RunConfig:
+    """What every training run has: data, split, optimisation basics, tracking."""
+
+    data: Path = option(help="folder with manifest.csv and the meta-images", metavar="DIR")
+    epochs: int = option(
+        10,
+        "epochs of the head phase, or of all training from scratch (the face-normal model: "
+        "all training)",
+    )
+    learning_rate: float = option(1e-3, "learning rate (Adam)")
+    batch_size: int = option(16, "images per batch")
+    dropout: float = option(0.2, "dropout before the output layer")
+    patience: int = option(
+        3, "early stopping: epochs without a better validation loss (the best weights are kept)"
+    )
+    val_fraction: float = option(0.15, "share of the parts held out for validation")
+    test_fraction: float = option(0.15, "share of the parts held out for the test")
+    split_seed: int = option(0, "seed of the split by part")
+    seed: int = option(0, "seed of the weights and of the shuffling")
+    experiment: str = option(EXPERIMENT, "MLflow experiment")
+    register: bool = option(
+        True, "log the run and model but do not register a version", flag="--no-register"
+    )
+    tracking_uri: str = option(
+        help="MLflow tracking/registry URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)",
+        metavar="URI",
+        factory=resolve_tracking_uri,
+        show_default=False,
+    )
+    progress: bool = option(True, "no progress output", flag="--quiet")
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir = Path(self.checkpoint_dir)
-        self.variant = self.variant.upper()
-        if self.variant not in VARIANTS:
-            raise ValueError(
-                f"unknown variant {self.variant!r}; expected one of {', '.join(VARIANTS)}"
-            )
-        if self.image_size is None:
-            self.image_size = VARIANTS[self.variant]
-        if self.lr_schedule not in ("cosine", "constant"):
-            raise ValueError(
-                f"lr-schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
-            )
-        if self.pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', got {self.pooling!r}")
-        if self.image_size < 32:
-            raise ValueError(f"image size must be at least 32 px, got {self.image_size}")
         if (
             not 0 < self.val_fraction < 1
             or not 0 < self.test_fraction < 1
             or (self.val_fraction + self.test_fraction >= 1)
         ):
-            raise ValueError("validation and test fractions must be in (0, 1) and sum below 1")
+            raise ConfigError("validation and test fractions must be in (0, 1) and sum below 1")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+
+    def as_params(self) -> dict[str, str]:
+        """Every setting as a flat string dict (MLflow params)."""
+        return {k: str(v) for k, v in asdict(self).items() if k != "progress"}
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """An image-model run (`train`, and each trial of `tune`)."""
+
+    variant: str = option("B0", "EfficientNet variant", choices=tuple(VARIANTS), type=str.upper)
+    image_size: int | None = option(
+        None, "input resolution (default: the variant's, 224 for B0 ... 600 for B7)", metavar="PX"
+    )
+    weights: str = option(
+        "imagenet",
+        "initial weights of the base: ImageNet (downloaded once by Keras), none (from scratch) "
+        "or a local weights file",
+        metavar="imagenet|none|PATH",
+    )
+    fine_tune_epochs: int = option(
+        10, "epochs with the last --unfreeze layers trainable (pretrained weights only)"
+    )
+    unfreeze: int = option(20, "layers of the base to fine-tune")
+    fine_tune_learning_rate: float = option(1e-5, "learning rate of the fine-tune phase")
+    lr_schedule: str = option(
+        "cosine",
+        "cosine: each phase's learning rate decays to 1% by its last epoch",
+        choices=("cosine", "constant"),
+    )
+    pooling: str = option(
+        "max", "global pooling after the base (max: the seed's)", choices=("max", "avg")
+    )
+    head_units: int = option(0, "hidden Dense layer (ReLU) before the output, 0 = none")
+    bn_momentum: float = option(
+        0.9,
+        "momentum of trainable BatchNorm layers (from scratch, 0.9 generalised and Keras' 0.99 "
+        "did not)",
+    )
+    shuffle_tiles: bool = option(
+        False,
+        "shuffle the tile positions of training images each epoch (the seed's augmentation: it "
+        "keeps the label but hides which view each tile is, and measured worse: 53% against "
+        "88% on unseen parts)",
+    )
+    cache_limit_gb: float = option(4.0, "keep decoded training images in memory up to this size")
+    checkpoints: bool = option(
+        True, "write no checkpoints (the run cannot be resumed)", flag="--no-checkpoints"
+    )
+    checkpoint_dir: Path | None = option(
+        None,
+        "where checkpoints go, one folder per run (default: checkpoints/ beside a sqlite store, "
+        "else in the working folder); removed when the run finishes",
+        metavar="DIR",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = Path(self.checkpoint_dir)
+        self.variant = self.variant.upper()
+        if self.variant not in VARIANTS:
+            raise ConfigError(
+                f"unknown variant {self.variant!r}; expected one of {', '.join(VARIANTS)}"
+            )
+        if self.image_size is None:
+            self.image_size = VARIANTS[self.variant]
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ConfigError(
+                f"lr-schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
+            )
+        if self.pooling not in ("max", "avg"):
+            raise ConfigError(f"pooling must be 'max' or 'avg', got {self.pooling!r}")
+        if self.image_size < 32:
+            raise ConfigError(f"image size must be at least 32 px, got {self.image_size}")
 
     @property
     def pretrained(self) -> bool:
         return self.weights.lower() != "none"
 
-    def as_params(self) -> dict[str, str]:
-        """Every setting as a flat string dict (MLflow params)."""
-        return {k: str(v) for k, v in asdict(self).items() if k != "progress"}
+
+@dataclass
+class BaselineConfig(RunConfig):
+    """A face-normal model run (`baseline`): a small MLP on mesh features, no rendering."""
+
+    epochs: int = _again(RunConfig, "epochs", 300)
+    patience: int = _again(RunConfig, "patience", 30)
+    batch_size: int = _again(RunConfig, "batch_size", 32)
+    hidden: int = option(128, "units of each of the two hidden layers")

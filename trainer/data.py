@@ -20,6 +20,7 @@ from shared import classes, manifest, png
 from shared.progress import Progress
 
 from . import preprocess
+from .errors import TrainerError
 
 SPLITS = ("train", "val", "test")
 MIN_PARTS_PER_CLASS = 3
@@ -28,7 +29,7 @@ MAX_BAD_FRACTION = 0.5
 """Refuse a dataset where more than this share of the rows is unusable."""
 
 
-class DataError(ValueError):
+class DataError(TrainerError, ValueError):
     """A dataset that cannot be trained on; the message names the file and the problem."""
 
 

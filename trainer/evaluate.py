@@ -118,16 +118,6 @@ def plot_samples(
     return path
 
 
-def model_inputs(loaded, examples) -> list:
-    """What a loaded model of either family takes for these examples: the meta-images' PNG
-    bytes, or the source parts' triangles turned as each example's augmentation says."""
-    from . import facenormals, tracking
-
-    if tracking.family(loaded) == "face-normals":
-        return [facenormals.source_triangles(e.source, e.augmentation) for e in examples]
-    return [e.path.read_bytes() for e in examples]
-
-
 def evaluate_model(
     folder: Path, model_uri: str | None, experiment: str, batch: int = 32, progress: bool = True
 ) -> dict:
@@ -139,16 +129,17 @@ def evaluate_model(
 
     from shared.progress import Progress
 
-    from . import data, tracking
+    from . import data, registry, tracking
 
     dataset = data.load(folder, progress=progress)
-    model, uri, version = tracking.load(model_uri)
+    model, uri, version = registry.load(model_uri)
+    family = tracking.family(model)
     y = np.array([e.y for e in dataset.examples])
     bar = Progress(len(y), unit="images scored", enabled=progress)
     chunks = []
     for i in range(0, len(y), batch):
         chunk = dataset.examples[i : i + batch]
-        chunks.append(tracking.predict_probabilities(model, model_inputs(model, chunk)))
+        chunks.append(tracking.predict_probabilities(model, family.example_inputs(chunk)))
         bar.update(min(i + batch, len(y)))
     bar.close()
     probabilities = np.concatenate(chunks)
@@ -177,3 +168,22 @@ def evaluate_model(
         "images": len(y),
         "run_id": run_id,
     }
+
+
+def format_report(report: dict, folder: Path) -> str:
+    """`evaluate_model`'s report as the lines `evaluate` prints: scores, then the confusion."""
+    m = report["metrics"]
+    lines = [
+        f"{report['model_uri']} (version {report['model_version']}) on {report['images']} "
+        f"images of {folder}:",
+        f"accuracy {m['eval_accuracy']:.4f}  macro-F1 {m['eval_macro_f1']:.4f}  "
+        f"macro-precision {m['eval_macro_precision']:.4f}  macro-recall "
+        f"{m['eval_macro_recall']:.4f}",
+        "confusion (rows true, columns predicted):",
+        "      " + "".join(f"{c:>6}" for c in CLASSES),
+    ]
+    lines += [
+        f"{c:>6}" + "".join(f"{v:>6}" for v in row)
+        for c, row in zip(CLASSES, report["confusion"], strict=True)
+    ]
+    return "\n".join(lines)

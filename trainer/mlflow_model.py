@@ -14,32 +14,29 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from shared.prediction import Prediction
+
 
 class MillingDirectionsModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
+        from trainer import console, families
+
+        console.load_tensorflow()
         import keras
 
         self.model = keras.saving.load_model(context.artifacts["keras_model"], compile=False)
         self.model.jit_compile = False  # as in training: the same kernels, the same numbers
-        config = context.model_config
-        self.classes = list(config["classes"])
-        self.family = config.get("family", "image")
-        self.image_size = int(config.get("image_size") or 0)
+        self.config = dict(context.model_config)
+        self.classes = list(self.config["classes"])
+        self.family = families.get(self.config.get("family", families.IMAGE.name))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        if self.family == "face-normals":
-            from trainer import facenormals
-
-            batch = np.stack([facenormals.mesh_features(_bytes(v)) for v in model_input["mesh"]])
-        else:
-            from trainer import preprocess
-
-            images = [_bytes(v) for v in model_input["image"]]
-            batch = preprocess.prepare(images, self.image_size)
+        values = [_bytes(v) for v in model_input[self.family.column]]
+        batch = self.family.prepare_batch(values, self.config)
         # predict_on_batch: one call, without predict()'s per-call set-up (latency matters here)
         probabilities = np.asarray(self.model.predict_on_batch(batch), dtype=np.float64)
         out = pd.DataFrame(probabilities, columns=self.classes)
-        out.insert(0, "label", [self.classes[i] for i in probabilities.argmax(axis=1)])
+        out.insert(0, "label", [Prediction.from_scores(p, "").label for p in probabilities])
         return out
 
 

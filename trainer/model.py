@@ -15,11 +15,13 @@ from keras import layers
 
 from shared import classes
 
+from .errors import TrainerError
+
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
 WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/"
 
 
-class WeightsError(ValueError):
+class WeightsError(TrainerError, ValueError):
     """Weights that cannot be had; the message says what to use instead."""
 
 

@@ -1,9 +1,6 @@
-"""Everything MLflow: runs, params, metrics, artifacts, the logged model, the registry and the
-champion alias, serving and the UI. No other trainer module imports mlflow.
-
-The champion rule: a new version takes the `champion` alias only if it beats the current
-champion on the same test data. When the two runs were tested on different data (their test
-fingerprints differ), the champion is re-evaluated on the new run's test split first.
+"""MLflow tracking: the store and its locks, runs, params, metrics, artifacts, and the logged
+model. The registry and the champion are in registry.py; these two (and the logged model's own
+code, mlflow_model.py) are the only trainer modules that import mlflow.
 """
 
 from __future__ import annotations
@@ -11,11 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -28,13 +22,15 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from shared import atomic, classes
 
-from .config import CHAMPION, MODEL_NAME
+from . import families
+from .errors import TrainerError
+from .families import Family
 
 MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
 PACKAGE = Path(__file__).resolve().parent
 
 
-class TrackingError(RuntimeError):
+class TrackingError(TrainerError, RuntimeError):
     """The tracking store or registry cannot do what was asked; the message says why."""
 
 
@@ -55,7 +51,7 @@ def _env(**values: str) -> Iterator[None]:
 def connect(uri: str) -> None:
     """Use `uri` for tracking and registry; fail now, clearly, if it cannot be reached."""
     if uri.startswith("sqlite:///"):
-        folder = _sqlite_path(uri).parent
+        folder = sqlite_path(uri).parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise TrackingError(f"{uri}: cannot create or write the database in {folder}")
     mlflow.set_tracking_uri(uri)
@@ -63,8 +59,8 @@ def connect(uri: str) -> None:
     if uri.startswith("sqlite:///"):
         # MLflow creates a new store's tables on first use; two processes doing it at once
         # break its schema migration, so the first use happens under a lock.
-        database = _sqlite_path(uri)
-        with _file_lock(database.with_name(f".{database.name}.lock")):
+        database = sqlite_path(uri)
+        with file_lock(database.with_name(f".{database.name}.lock")):
             MlflowClient(uri).search_experiments(max_results=1)
     if uri.startswith(("http://", "https://")):
         with _env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10"):
@@ -72,7 +68,7 @@ def connect(uri: str) -> None:
                 MlflowClient(uri).search_experiments(max_results=1)
             except Exception as e:
                 raise TrackingError(
-                    f"cannot reach the MLflow tracking server at {uri} ({_first_line(e)}); "
+                    f"cannot reach the MLflow tracking server at {uri} ({first_line(e)}); "
                     "start it, or use --tracking-uri sqlite:///mlflow.db"
                 ) from None
 
@@ -85,13 +81,13 @@ def _use_experiment(name: str) -> None:
         uri = mlflow.get_tracking_uri()
         location = None
         if uri.startswith("sqlite:///"):
-            location = (_sqlite_path(uri).parent / "mlruns").as_uri()
+            location = (sqlite_path(uri).parent / "mlruns").as_uri()
         with contextlib.suppress(MlflowException):  # created meanwhile by another process
             mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(name)
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0][:200] if text else type(e).__name__
 
@@ -179,7 +175,7 @@ def checkpoint_root(uri: str) -> Path:
     """Where runs keep their checkpoints by default: `checkpoints/` beside a sqlite store,
     else in the working folder."""
     if uri.startswith("sqlite:///"):
-        return _sqlite_path(uri).parent / "checkpoints"
+        return sqlite_path(uri).parent / "checkpoints"
     return Path("checkpoints").resolve()
 
 
@@ -220,94 +216,40 @@ def artifacts(run_id: str, folder: str = "") -> list[str]:
 # -- the model -----------------------------------------------------------------------------
 
 
-FAMILIES = {"image": "image", "face-normals": "mesh"}
-"""Model family -> the name of its input column."""
-
-
 def _signature(column: str) -> ModelSignature:
     outputs = [ColSpec("string", "label")] + [ColSpec("double", c) for c in classes.CLASSES]
     return ModelSignature(inputs=Schema([ColSpec(AnyType(), column)]), outputs=Schema(outputs))
 
 
-def log_model(keras_file: Path, example, family: str = "image", **config) -> str:
+def log_model(keras_file: Path, example: bytes, family: Family, **config) -> str:
     """Log the pyfunc model of the active run; return its model URI.
 
-    `example` is one input of the family's column (a PNG meta-image for 'image'); `config`
+    `example` is one input of the family's column (a PNG meta-image, STL bytes); `config`
     (image_size, variant...) travels with the model.
     """
-    column = FAMILIES[family]
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(MODEL_CODE),
         artifacts={"keras_model": str(keras_file)},
         code_paths=[str(PACKAGE), str(PACKAGE.parent / "shared")],
-        model_config={"classes": list(classes.CLASSES), "family": family, **config},
-        signature=_signature(column),
-        input_example=pd.DataFrame({column: [example]}),
+        model_config={"classes": list(classes.CLASSES), "family": family.name, **config},
+        signature=_signature(family.column),
+        input_example=pd.DataFrame({family.column: [example]}),
     )
     return info.model_uri
 
 
-def register(model_uri: str, tags: dict, name: str = MODEL_NAME) -> str:
-    """Register the model as a new version of `name`; return the version number.
-
-    A run registers once: a resumed run that was killed after registering gets its version back.
-    """
-    if run_id := tags.get("run_id"):
-        query = f"name = '{name}' and run_id = '{run_id}'"
-        if found := MlflowClient().search_model_versions(query):
-            return str(found[0].version)
-    version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
-    return str(version.version)
-
-
-def champion_uri(name: str = MODEL_NAME) -> str:
-    return f"models:/{name}@{CHAMPION}"
-
-
-CHAMPION_URI = champion_uri()
-
-
-def resolve(uri: str | None = None) -> tuple[str, str]:
-    """(model URI, registry version or '') for a URI (default: the champion); checks it exists."""
-    uri = uri or CHAMPION_URI
-    if not uri.startswith(("models:/", "runs:/")):
-        # A model is code (a pyfunc) that loading runs: take it only from the tracking store.
-        raise TrackingError(
-            f"{uri}: not a model of the tracking store; use models:/NAME@ALIAS, "
-            "models:/NAME/VERSION, models:/MODEL_ID or runs:/RUN_ID/model"
-        )
-    registered = uri.startswith("models:/") and ("@" in uri or uri.count("/") == 2)
-    if not registered:
-        return uri, ""
-    name, _, ref = uri[len("models:/") :].replace("@", "/@", 1).partition("/")
-    client = MlflowClient()
+def load_model(uri: str):
+    """The pyfunc model at a (resolved) model URI."""
     try:
-        if ref.startswith("@"):
-            return uri, str(client.get_model_version_by_alias(name, ref[1:]).version)
-        client.get_model_version(name, ref)
-        return uri, ref
-    except MlflowException:
-        if ref == f"@{CHAMPION}":
-            raise TrackingError(
-                f"no {CHAMPION} model of {name} in this store yet: train one first "
-                f"(python -m trainer train --data DIR), or name one with --model URI"
-            ) from None
-        raise TrackingError(f"{uri}: no such model in the registry") from None
-
-
-def load(uri: str | None = None):
-    """(pyfunc model, resolved URI, version) for a model URI (default: the champion)."""
-    uri, version = resolve(uri)
-    try:
-        return mlflow.pyfunc.load_model(uri), uri, version
+        return mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as e:
-        raise TrackingError(f"cannot load model {uri}: {_first_line(e)}") from None
+        raise TrackingError(f"cannot load model {uri}: {first_line(e)}") from None
 
 
-def family(model) -> str:
-    """The family of a loaded pyfunc model ('image' or 'face-normals')."""
-    return (model.model_config or {}).get("family", "image")
+def family(model) -> Family:
+    """The family of a loaded pyfunc model."""
+    return families.get((model.model_config or {}).get("family", families.IMAGE.name))
 
 
 def predict_probabilities(model, inputs: list) -> np.ndarray:
@@ -315,75 +257,19 @@ def predict_probabilities(model, inputs: list) -> np.ndarray:
     meta-images (PNG bytes or RGB arrays) or meshes (STL bytes or (N, 3, 3) triangles)."""
     if not inputs:
         return np.zeros((0, len(classes.CLASSES)))
-    column = FAMILIES[family(model)]
-    out = model.predict(pd.DataFrame({column: inputs}))
+    out = model.predict(pd.DataFrame({family(model).column: inputs}))
     return out[list(classes.CLASSES)].to_numpy(dtype=np.float64)
 
 
-# -- the champion --------------------------------------------------------------------------
+# -- local stores ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Score:
-    accuracy: float
-    macro_f1: float
-
-    def beats(self, other: Score) -> bool:
-        return (self.accuracy, self.macro_f1) > (other.accuracy, other.macro_f1)
-
-    def __str__(self) -> str:
-        return f"accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}"
-
-
-def champion_version(name: str = MODEL_NAME) -> str | None:
-    try:
-        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
-    except MlflowException:
-        return None
-
-
-def decide_champion(
-    version: str,
-    score: Score,
-    test_fingerprint: str,
-    evaluate: Callable[[str], Score],
-    name: str = MODEL_NAME,
-) -> tuple[bool, str]:
-    """Move the champion alias of `name` to `version` if it beats the current champion; say why.
-
-    Runs finishing at the same time decide one after the other (a lock beside a sqlite store;
-    with a server, the decision is taken again if the champion moved while it was being taken).
-    """
-    client = MlflowClient()
-    with _champion_lock(name):
-        for _ in range(5):
-            current = champion_version(name)
-            moved, decision = _decide(version, score, test_fingerprint, evaluate, name, current)
-            if champion_version(name) == current:
-                break
-        if moved:
-            client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "champion_decision", decision)
-    return moved, decision
-
-
-@contextlib.contextmanager
-def _champion_lock(name: str) -> Iterator[None]:
-    """An exclusive lock for the champion decision, for stores that are a local sqlite file."""
-    uri = mlflow.get_tracking_uri()
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    with _file_lock(_sqlite_path(uri).with_name(f".{name}.champion.lock")):
-        yield
-
-
-def _sqlite_path(uri: str) -> Path:
+def sqlite_path(uri: str) -> Path:
     return Path(uri[len("sqlite:///") :]).resolve()
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """An exclusive advisory lock on `path` (created if needed), across processes."""
     import fcntl
 
@@ -393,99 +279,6 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _decide(
-    version: str,
-    score: Score,
-    test_fingerprint: str,
-    evaluate: Callable[[str], Score],
-    name: str,
-    current: str | None,
-) -> tuple[bool, str]:
-    client = MlflowClient()
-    if current is None:
-        decision, moved = f"v{version} is the first champion ({score})", True
-    elif current == version:  # a resumed run that had decided before it was killed
-        decision, moved = f"v{version} is the champion ({score})", True
-    else:
-        tags = client.get_model_version(name, current).tags
-        if tags.get("test_fingerprint") == test_fingerprint:
-            theirs = Score(float(tags["test_accuracy"]), float(tags["test_macro_f1"]))
-            how = "same test split"
-        else:
-            theirs = evaluate(f"models:/{name}/{current}")
-            how = "champion re-evaluated on this run's test split"
-        moved = score.beats(theirs)
-        verb = "takes over from" if moved else "does not beat"
-        decision = f"v{version} ({score}) {verb} champion v{current} ({theirs}); {how}"
-    return moved, decision
-
-
-def promote(version: str, name: str = MODEL_NAME) -> str:
-    """Give `version` the champion alias by hand; recorded on the version."""
-    client = MlflowClient()
-    try:
-        client.get_model_version(name, version)
-    except MlflowException:
-        raise TrackingError(f"{name} has no version {version}") from None
-    previous = champion_version(name)
-    client.set_registered_model_alias(name, CHAMPION, version)
-    decision = f"v{version} promoted by hand (previous champion: v{previous or 'none'})"
-    client.set_model_version_tag(name, version, "champion_decision", decision)
-    return decision
-
-
-def version_tags(version: str, name: str = MODEL_NAME) -> dict[str, str]:
-    return dict(MlflowClient().get_model_version(name, version).tags)
-
-
-# -- serving and the UI --------------------------------------------------------------------
-
-
-def serve_command(uri: str, host: str, port: int) -> list[str]:
-    """MLflow's own scoring server for a model URI, in this environment."""
-    return [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        uri,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--env-manager",
-        "local",
-    ]
-
-
-def ui_command(tracking: str, host: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        tracking,
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-
-
-def run_foreground(command: list[str], tracking: str) -> int:
-    """Run an MLflow command until it ends (or Ctrl-C); its tools come from this environment."""
-    tools = str(Path(sys.executable).parent)  # mlflow starts `uvicorn`/`gunicorn` by name
-    path = os.pathsep.join([tools, os.environ.get("PATH", "")])
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "PATH": path}
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 130
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory:

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from . import tracking
 from .config import TrainConfig
-from .train import say, train
+from .console import say
+from .train import train
 
 SPACE = {
     "pooling": ["max", "avg"],

@@ -6,6 +6,8 @@ A job has `total`, `done`, `step() -> bool` (False when finished) and `close() -
 
 from __future__ import annotations
 
+from . import redraw
+
 
 class JobOperator:
     """Mixin for operators whose work is a job; subclasses implement `make_job(context)`."""
@@ -64,7 +66,7 @@ class JobOperator:
         job = self._job
         props.progress = job.done / max(job.total, 1)
         props.status = f"{job.done} / {job.total} (Esc to cancel)"
-        _redraw(context)
+        redraw(context)
         return {"RUNNING_MODAL"} if more else self._finish(context, job)
 
     def _finish(self, context, job, cancelled: bool = False):
@@ -79,11 +81,5 @@ class JobOperator:
         if len(errors) > 5:
             self.report({"WARNING"}, f"... and {len(errors) - 5} more problems")
         self.report({"INFO"}, summary)
-        _redraw(context)
+        redraw(context)
         return {"CANCELLED"} if cancelled else {"FINISHED"}
-
-
-def _redraw(context) -> None:
-    for area in context.screen.areas if context.screen else ():
-        if area.type == "VIEW_3D":
-            area.tag_redraw()

@@ -5,8 +5,10 @@ import threading
 import bpy
 
 from .. import predict
+from .._shared import classes
 from ..preferences import model_settings
 from ..utils import client
+from . import redraw
 
 
 class MILLING_OT_predict(bpy.types.Operator):
@@ -75,7 +77,7 @@ class MILLING_OT_predict(bpy.types.Operator):
     def _stop(self, context) -> None:
         context.window_manager.event_timer_remove(self._timer)
         context.scene.milling.predicting = False
-        _redraw(context)
+        redraw(context)
 
     def _failed(self, context, message: str):
         context.scene.milling.status = message
@@ -89,18 +91,12 @@ class MILLING_OT_predict(bpy.types.Operator):
         props = context.scene.milling
         props.prediction_part = obj.name
         props.prediction_label = answer.label
-        props.prediction_probabilities = [answer.probabilities[c] for c in client.classes.CLASSES]
+        props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"{obj.name}: mill from {answer.label} ({source})"
         self.report(
             {"INFO"},
-            f"{obj.name}: mill from {answer.label} ({answer.probabilities[answer.label]:.0%})",
+            f"{obj.name}: mill from {answer.label} ({answer.confidence:.0%})",
         )
-        _redraw(context)
+        redraw(context)
         return {"FINISHED"}
-
-
-def _redraw(context) -> None:
-    for area in context.screen.areas if context.screen else ():
-        if area.type == "VIEW_3D":
-            area.tag_redraw()

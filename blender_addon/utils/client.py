@@ -16,7 +16,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from .._shared import classes
+from .._shared import prediction
+
+Prediction = prediction.Prediction
 
 DEFAULT_SERVER = "http://127.0.0.1:5001"
 DEFAULT_TIMEOUT = 30.0
@@ -24,24 +26,6 @@ DEFAULT_TIMEOUT = 30.0
 
 class ClientError(RuntimeError):
     """The model could not answer; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    label: str
-    probabilities: dict[str, float]
-    model_uri: str
-    model_version: str = ""
-
-    def as_json(self, source: str) -> dict:
-        """The `--json` schema of DESIGN.md."""
-        return {
-            "input": source,
-            "label": self.label,
-            "probabilities": self.probabilities,
-            "model_uri": self.model_uri,
-            "model_version": self.model_version,
-        }
 
 
 def is_loopback(url: str) -> bool:
@@ -70,7 +54,7 @@ def check_url(url: str, online_access: bool) -> str:
 
 def ask_server(
     url: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, online_access: bool = False
-) -> Answer:
+) -> Prediction:
     """POST one meta-image to an MLflow scoring server and read its answer."""
     url = check_url(url, online_access)
     body = json.dumps(
@@ -102,12 +86,16 @@ def ask_server(
         raise ClientError(
             f"the model server at {url} sent an answer that is not a prediction"
         ) from None
-    return _answer(row, url, "", f"the model server at {url}")
+    probabilities = {k: v for k, v in row.items() if k != "label"}
+    try:
+        return Prediction.from_probabilities(probabilities, url)
+    except ValueError as e:
+        raise ClientError(f"the model server at {url} {_reason(e)}") from None
 
 
 def ask_python(
     python: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, tracking_uri: str = ""
-) -> Answer:
+) -> Prediction:
     """Run `PYTHON -m trainer predict --json` on the meta-image and read its answer."""
     if not python:
         raise ClientError("no Python interpreter with the trainer is set in the preferences")
@@ -136,32 +124,21 @@ def ask_python(
         lines = [s for s in result.stderr.strip().splitlines() if s.strip()]
         message = next((s for s in lines if s.startswith("error: ")), lines[-1] if lines else "")
         raise ClientError(f"{python} -m trainer predict failed: {message}")
+    who = f"{python} -m trainer predict"
     try:
-        row = json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise ClientError(f"{python} -m trainer predict printed no prediction") from None
-    return _answer(
-        {"label": row.get("label"), **(row.get("probabilities") or {})},
-        row.get("model_uri", ""),
-        str(row.get("model_version", "")),
-        f"{python} -m trainer predict",
-    )
+        _, answer = Prediction.from_json(json.loads(result.stdout.strip().splitlines()[-1]))
+    except IndexError:
+        raise ClientError(f"{who} printed no prediction") from None
+    except ValueError as e:
+        raise ClientError(f"{who} {_reason(e)}") from None
+    return answer
 
 
-def _answer(row: dict, model_uri: str, version: str, who: str) -> Answer:
-    """Check the answer speaks of exactly our classes, with probabilities."""
-    names = [k for k in row if k != "label"]
-    if sorted(names) != sorted(classes.CLASSES):
-        raise ClientError(
-            f"{who} answered for the classes {names}, not {list(classes.CLASSES)}: "
-            "is it a Milling Directions model?"
-        )
-    try:
-        probabilities = {c: float(row[c]) for c in classes.CLASSES}
-    except (TypeError, ValueError):
-        raise ClientError(f"{who} sent probabilities that are not numbers") from None
-    label = max(probabilities, key=probabilities.get)
-    return Answer(label, probabilities, model_uri, version)
+def _reason(e: ValueError) -> str:
+    text = str(e)
+    if text.startswith("answered for the classes"):
+        return f"{text}: is it a Milling Directions model?"
+    return text if text.startswith("sent") else f"sent an answer that is not a prediction ({text})"
 
 
 @dataclass(frozen=True)
@@ -180,7 +157,7 @@ class ModelSettings:
         return self.server_url if self.mode == "server" else f"{self.python} -m trainer"
 
 
-def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Answer:
+def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Prediction:
     """Ask the model as the settings say."""
     if settings.mode == "python":
         return ask_python(settings.python, png, settings.timeout, settings.tracking_uri)

@@ -16,6 +16,18 @@ class UsageError(ValueError):
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Why one input (a file, or a folder) cannot be rendered."""
+
+    input: str
+    message: str
+    """One line, beginning with the input's path."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
 class Variant:
     """One meta-image of a part: the part as it is, or rotated by a cube rotation."""
 
@@ -38,21 +50,21 @@ class Part:
     variants: tuple[Variant, ...]
 
 
-def find_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Expand folders to their *.stl files (not recursive); return (files, error lines)."""
+def find_inputs(paths: list[str]) -> tuple[list[Path], list[Problem]]:
+    """Expand folders to their *.stl files (not recursive); return (files, problems)."""
     files: list[Path] = []
-    errors: list[str] = []
+    errors: list[Problem] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".stl" and p.is_file())
             if not found:
-                errors.append(f"{path}: folder holds no .stl files")
+                errors.append(Problem(str(path), f"{path}: folder holds no .stl files"))
             files += found
         elif path.exists():
             files.append(path)
         else:
-            errors.append(f"{path}: file not found")
+            errors.append(Problem(str(path), f"{path}: file not found"))
     unique: dict[Path, Path] = {}
     for f in files:
         unique.setdefault(f.resolve(), f)
@@ -84,8 +96,8 @@ def read_labels(path: Path) -> dict[Path, str]:
 
 def plan(
     files: list[Path], labels: dict[Path, str] | None, augment: bool
-) -> tuple[list[Part], list[str]]:
-    """Name every part and its meta-images; return (parts, error lines).
+) -> tuple[list[Part], list[Problem]]:
+    """Name every part and its meta-images; return (parts, problems).
 
     part_id is the file's stem, made unique with a short hash of its path where two inputs
     share a stem. With `augment`, a labelled part also gets the 19 other cube rotations that
@@ -109,7 +121,7 @@ def plan(
             if not label and len(by_name.get(f.name, [])) == 1:
                 label = by_name[f.name][0]
             if not label:
-                errors.append(f"{f}: no label for this file in the labels CSV")
+                errors.append(Problem(str(f), f"{f}: no label for this file in the labels CSV"))
                 continue
         if augment and label:
             turns = [(name, new) for name, _, new in rotations.label_preserving(label)]

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 from blender_addon.package import build_zip
+from samples.meshes import wedge
 from shared import manifest
 from shared.stl import write_stl
 from tests.blender.conftest import ROOT, colours, load
-from tests.meshes import wedge
 
 
 def test_built_zip_installs_and_its_operators_run(tmp_path):

@@ -1,18 +1,25 @@
 """The batch command line: bad inputs, resuming, skipping, workers, rotations, the script form."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from samples.meshes import BAD, box, sphere, wedge
 from shared import manifest, metaimage, rotations
+from shared.render_outcome import RenderOutcome
 from shared.stl import write_stl
 from tests.blender.conftest import ROOT, cli, colours, load
-from tests.meshes import BAD, box, sphere, wedge
+
+
+def _outcome(line: str) -> RenderOutcome:
+    return RenderOutcome.from_json(json.loads(line))
 
 
 def _files(folder):
@@ -32,10 +39,18 @@ def test_bad_inputs_are_named_and_the_batch_carries_on(tmp_path):
     for i, (content, _) in enumerate(BAD.values()):
         (parts / f"bad{i:02d}.stl").write_bytes(content)
     out = tmp_path / "out"
-    result = cli(
-        "render", str(parts), str(tmp_path / "missing.stl"), "--out", str(out), "--size", "200"
-    )
+    missing = str(tmp_path / "missing.stl")
+    result = cli("render", str(parts), missing, "--out", str(out), "--size", "200", "--json")
     assert result.returncode == 1, result.stderr
+    # --json: one outcome per input on stdout, so that callers never parse stderr
+    outcomes = {o.input: o for o in map(_outcome, result.stdout.splitlines())}
+    assert len(outcomes) == len(BAD) + 3
+    assert outcomes[missing].status == "failed" and "file not found" in outcomes[missing].error
+    for i, (_, reason) in enumerate(BAD.values()):
+        bad = outcomes[str(parts / f"bad{i:02d}.stl")]
+        assert bad.status == "failed" and reason in bad.error and not bad.images
+    good = outcomes[str(parts / "good1.stl")]
+    assert good.status == "written" and good.images == ("good1.png",) and not good.error
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == len(BAD) + 1
     for i, (_, reason) in enumerate(BAD.values()):
@@ -87,8 +102,10 @@ def test_rerun_skips_up_to_date_images_and_redoes_changed_ones(tmp_path):
     assert "0 meta-images rendered, 2 up to date" in again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")} == stamps
     write_stl(parts / "good1.stl", sphere(10, 5))  # the source changed
-    changed = cli("render", str(parts), "--out", str(out), "--size", "100")
+    changed = cli("render", str(parts), "--out", str(out), "--size", "100", "--json")
     assert "1 meta-images rendered, 1 up to date" in changed.stderr
+    statuses = {Path(o.input).name: o.status for o in map(_outcome, changed.stdout.splitlines())}
+    assert statuses == {"good0.stl": "skipped", "good1.stl": "written"}
     resized = cli("render", str(parts), "--out", str(out), "--size", "200")  # settings changed
     assert "2 meta-images rendered, 0 up to date" in resized.stderr
 

@@ -2,9 +2,9 @@
 files that are not meshes at all) renders every usable file and names the reason for each other.
 """
 
+from samples.meshes import write_corpus
 from shared import manifest, metaimage
 from tests.blender.conftest import cli, load
-from tests.meshes import write_corpus
 
 
 def test_one_batch_over_the_corpus_renders_every_usable_file(tmp_path):

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
+from samples.meshes import box, wedge
 from shared.classes import CLASSES, direction
 from shared.stl import write_stl
 from tests.blender.conftest import ROOT
-from tests.meshes import box, wedge
 from tests.unit.test_client import GOOD, serve
 
 pytestmark = pytest.mark.slow

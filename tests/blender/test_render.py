@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from samples.meshes import box, sphere, wedge
 from shared import metaimage, rotations, views
 from shared.stl import face_normals
 from tests.blender.conftest import colours, decode
-from tests.meshes import box, sphere, wedge
 
 BLACK = (0, 0, 0)
 

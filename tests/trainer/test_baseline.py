@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from samples.datasets import meta_image, write_dataset
 from shared import classes, manifest, png, rotations
 from shared.stl import read_stl
-from tests.trainer.synthetic import meta_image, write_dataset
-from trainer import evaluate, facenormals, parts, tracking
-from trainer.baseline import FAMILY, NAME, train_baseline
-from trainer.config import MODEL_NAME, TrainConfig
+from trainer import facenormals, parts, registry, tracking
+from trainer.baseline import train_baseline
+from trainer.config import MODEL_NAME, BaselineConfig
 from trainer.data import DataError
+from trainer.families import FACE_NORMALS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPTH_BINS = len(facenormals.DEPTH_EDGES) + 1
@@ -90,16 +91,10 @@ def mesh_dataset(part_files, tmp_path_factory):
 @pytest.fixture(scope="module")
 def baseline_run(mesh_dataset, tmp_path_factory):
     store = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    config = TrainConfig(
-        data=mesh_dataset,
-        weights="none",
-        epochs=150,
-        patience=30,
-        batch_size=32,
-        tracking_uri=store,
-        progress=False,
+    config = BaselineConfig(
+        data=mesh_dataset, epochs=150, hidden=64, tracking_uri=store, progress=False
     )
-    return train_baseline(config, hidden=64), store
+    return train_baseline(config), store
 
 
 def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
@@ -108,8 +103,8 @@ def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
     assert result.version == "1" and result.champion
     tracking.connect(store)
     params, metrics, tags = tracking.run_data(result.run_id)
-    assert tags["family"] == FAMILY
-    assert params["family"] == FAMILY and params["hidden_units"] == "64"
+    assert tags["family"] == FACE_NORMALS.name
+    assert params["family"] == FACE_NORMALS.name and params["hidden"] == "64"
     assert str(facenormals.FEATURES) in params["features"]
     for key in ("test_accuracy", "test_macro_f1", "val_accuracy", "val_loss"):
         assert key in metrics
@@ -117,7 +112,8 @@ def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
         tracking.artifacts(result.run_id)
     )
     client = MlflowClient(store)
-    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    champion = client.get_model_version_by_alias(FACE_NORMALS.registered_name, "champion")
+    assert str(champion.version) == "1" and champion.tags["family"] == FACE_NORMALS.name
     beside_the_database = (Path(store[len("sqlite:///") :]).parent / "mlruns").as_uri()
     assert client.get_experiment_by_name("milling-directions").artifact_location == (
         beside_the_database
@@ -128,10 +124,11 @@ def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
 def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):
     result, store = baseline_run
     tracking.connect(store)
-    loaded, _, version = tracking.load(tracking.champion_uri(NAME))
-    assert tracking.family(loaded) == FAMILY and version == "1"
+    loaded, _, version = registry.load(registry.champion_uri(FACE_NORMALS.registered_name))
+    assert tracking.family(loaded) is FACE_NORMALS and version == "1"
     examples = result.test_examples[:6]
-    from_registry = tracking.predict_probabilities(loaded, evaluate.model_inputs(loaded, examples))
+    inputs = FACE_NORMALS.example_inputs(examples)
+    from_registry = tracking.predict_probabilities(loaded, inputs)
     features = np.stack(
         [
             facenormals.features(facenormals.source_triangles(e.source, e.augmentation))
@@ -145,7 +142,7 @@ def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):
 
 def test_predict_and_evaluate_commands_with_the_face_normal_model(baseline_run, part_files):
     result, store = baseline_run
-    uri = f"models:/{NAME}@champion"
+    uri = registry.champion_uri(FACE_NORMALS.registered_name)
     env = dict(os.environ, PYTHONPATH=ROOT)
     base = [sys.executable, "-m", "trainer"]
     stl_file = str(part_files[0][0])
@@ -175,7 +172,7 @@ def test_predict_and_evaluate_commands_with_the_face_normal_model(baseline_run, 
 def test_baseline_without_source_parts_fails_before_any_run(tmp_path):
     write_dataset(tmp_path / "data", parts=15, variants=1)  # sources: /parts/*.stl, absent
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    config = TrainConfig(data=tmp_path / "data", weights="none", tracking_uri=store, progress=False)
+    config = BaselineConfig(data=tmp_path / "data", tracking_uri=store, progress=False)
     with pytest.raises(DataError, match="source STL"):
         train_baseline(config)
     tracking.connect(store)
@@ -186,9 +183,10 @@ def test_baseline_without_source_parts_fails_before_any_run(tmp_path):
 
 def test_promote_names_the_face_normal_model(baseline_run):
     _, store = baseline_run
-    base = [sys.executable, "-m", "trainer", "promote", "--name", NAME, "--tracking-uri", store]
+    name = FACE_NORMALS.registered_name
+    base = [sys.executable, "-m", "trainer", "promote", "--name", name, "--tracking-uri", store]
     ok = subprocess.run([*base, "--version", "1"], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0 and "v1 promoted by hand" in ok.stdout, ok.stderr
     bad = subprocess.run([*base, "--version", "7"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0
-    assert bad.stderr.strip().splitlines()[-1] == f"error: {NAME} has no version 7"
+    assert bad.stderr.strip().splitlines()[-1] == f"error: {name} has no version 7"

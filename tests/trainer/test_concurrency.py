@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.trainer.synthetic import write_dataset
+from samples.datasets import write_dataset
 from trainer.config import MODEL_NAME
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from samples.datasets import write_dataset
 from shared import classes, png
-from tests.trainer.synthetic import write_dataset
 from trainer import data, preprocess
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.trainer.synthetic import write_dataset
+from samples.datasets import write_dataset
 from trainer import checkpoint
 from trainer.config import MODEL_NAME
 

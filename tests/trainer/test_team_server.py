@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from samples.datasets import write_dataset
 from tests.conftest import free_port
-from tests.trainer.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from samples.meshes import wedge
 from shared.classes import CLASSES
 from shared.stl import write_stl
-from tests.meshes import wedge
-from trainer import evaluate, preprocess, tracking
+from trainer import evaluate, preprocess, registry, tracking
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,8 +39,8 @@ def test_champion_moves_only_for_a_better_model(runs):
     assert "same test split" in good.decision
     assert not weak.champion and "does not beat champion v2" in weak.decision
     assert "re-evaluated on this run's test split" in weak.decision  # other split: re-scored
-    assert tracking.champion_version() == "2"
-    tags = tracking.version_tags("3")
+    assert registry.champion_version() == "2"
+    tags = registry.version_tags("3")
     assert tags["champion_decision"] == weak.decision
     assert float(tags["test_accuracy"]) == weak.test_metrics["test_accuracy"]
 
@@ -48,7 +48,7 @@ def test_champion_moves_only_for_a_better_model(runs):
 def test_a_run_registers_one_version(runs):
     """A resumed run that had registered before it was killed gets its version back."""
     good = runs["good"]
-    assert tracking.register(good.model_uri, {"run_id": good.run_id}) == good.version
+    assert registry.register(good.model_uri, {"run_id": good.run_id}) == good.version
     versions = MlflowClient().search_model_versions("name = 'milling-directions'")
     assert sorted(str(v.version) for v in versions) == ["1", "2", "3"]
 
@@ -117,7 +117,7 @@ def test_run_records_everything(runs):
 def test_registry_model_predicts_what_the_trained_model_predicted(runs):
     good = runs["good"]
     images = [e.path.read_bytes() for e in good.test_examples]
-    model, uri, version = tracking.load()  # the champion
+    model, uri, version = registry.load()  # the champion
     assert (uri, version) == ("models:/milling-directions@champion", "2")
     served = tracking.predict_probabilities(model, images)
     in_memory = good.model.predict(preprocess.prepare(images, 64), verbose=0).astype(np.float64)
@@ -191,7 +191,7 @@ def test_serve_answers_a_real_http_request(runs, scoring_server):
         f"{scoring_server}/invocations", body, {"Content-Type": "application/json"}
     )
     rows = json.loads(urllib.request.urlopen(request, timeout=120).read())["predictions"]
-    model = tracking.load()[0]
+    model = registry.load()[0]
     expected = tracking.predict_probabilities(model, images)
     assert [r["label"] for r in rows] == [CLASSES[i] for i in expected.argmax(axis=1)]
     got = np.array([[r[c] for c in CLASSES] for r in rows])
@@ -200,10 +200,10 @@ def test_serve_answers_a_real_http_request(runs, scoring_server):
 
 def test_promote_by_hand_is_recorded(runs):
     mlflow.set_tracking_uri(runs["store"])
-    decision = tracking.promote("1")
-    assert tracking.champion_version() == "1"
+    decision = registry.promote("1")
+    assert registry.champion_version() == "1"
     assert "promoted by hand (previous champion: v2)" in decision
-    tracking.promote("2")
+    registry.promote("2")
     result = _cli("promote", "--version", "99", "--tracking-uri", runs["store"])
     assert result.returncode == 2 and "milling-directions has no version 99" in result.stderr
 

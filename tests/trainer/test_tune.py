@@ -3,8 +3,8 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.trainer.synthetic import write_dataset
-from trainer import tracking
+from samples.datasets import write_dataset
+from trainer import registry, tracking
 from trainer.config import MODEL_NAME, TrainConfig
 from trainer.tune import SPACE, tune
 
@@ -42,7 +42,7 @@ def test_each_trial_is_a_nested_registered_run_and_the_rule_picks_the_champion(t
     versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
     assert len(versions) == 2
     tracking.connect(store)
-    champion = tracking.champion_version()
+    champion = registry.champion_version()
     scores = {
         str(v.version): (float(v.tags["test_accuracy"]), float(v.tags["test_macro_f1"]))
         for v in versions

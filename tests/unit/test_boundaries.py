@@ -44,7 +44,23 @@ def test_ml_libraries_stay_inside_the_trainer(folder):
 
 def test_mlflow_only_in_the_tracking_modules():
     users = _imports("trainer").get("mlflow", set())
-    assert users == {"trainer/tracking.py", "trainer/mlflow_model.py"}
+    assert users == {"trainer/tracking.py", "trainer/registry.py", "trainer/mlflow_model.py"}
+
+
+@pytest.mark.parametrize(
+    "folder, forbidden",
+    [
+        ("blender_addon", {"trainer"}),
+        ("trainer", {"blender_addon"}),
+        ("shared", {"trainer", "blender_addon"}),
+        ("samples", {"trainer", "blender_addon", "tests"}),
+        ("bench", {"tests"}),
+    ],
+)
+def test_the_halves_talk_only_through_shared(folder, forbidden):
+    """The add-on and the trainer meet in `shared/` and in each other's command lines."""
+    found = _imports(folder)
+    assert not forbidden & set(found), {m: found[m] for m in forbidden & set(found)}
 
 
 def test_command_line_and_planning_load_without_bpy():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from blender_addon.utils import jobs
+from samples.meshes import box
 from shared import metaimage, png
 from shared.stl import write_stl
-from tests.meshes import box
 
 
 @pytest.fixture
@@ -24,10 +24,12 @@ def test_find_inputs(parts):
         [str(parts / "a"), str(parts / "b/p1.stl"), str(parts / "a/p1.stl"), str(parts / "nope")]
     )
     assert [f.relative_to(parts).as_posix() for f in files] == ["a/p1.stl", "a/p2.STL", "b/p1.stl"]
-    assert errors == [f"{parts / 'nope'}: file not found"]
+    assert [str(e) for e in errors] == [f"{parts / 'nope'}: file not found"]
+    assert [e.input for e in errors] == [str(parts / "nope")]
     empty = parts / "empty"
     empty.mkdir()
-    assert jobs.find_inputs([str(empty)]) == ([], [f"{empty}: folder holds no .stl files"])
+    files, errors = jobs.find_inputs([str(empty)])
+    assert files == [] and [str(e) for e in errors] == [f"{empty}: folder holds no .stl files"]
 
 
 def test_part_ids_are_unique(parts):
@@ -64,7 +66,9 @@ def test_missing_label_is_a_per_file_error(parts):
     files, _ = jobs.find_inputs([str(parts / "a")])
     planned, errors = jobs.plan(files, jobs.read_labels(csv), augment=False)
     assert [p.part_id for p in planned] == ["p1"]
-    assert errors == [f"{parts / 'a/p2.STL'}: no label for this file in the labels CSV"]
+    assert [str(e) for e in errors] == [
+        f"{parts / 'a/p2.STL'}: no label for this file in the labels CSV"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -39,10 +39,10 @@ def test_nothing_is_unpickled_or_executed(folder):
 
 
 def test_models_come_only_from_the_tracking_store(tmp_path):
-    from trainer import tracking
+    from trainer import registry, tracking
 
     tracking.connect(f"sqlite:///{tmp_path / 'mlflow.db'}")
     for uri in (str(tmp_path), f"file://{tmp_path}", "s3://bucket/model", "http://host/model"):
         with pytest.raises(tracking.TrackingError, match="not a model of the tracking store"):
-            tracking.resolve(uri)
-    assert tracking.resolve("runs:/abc/model") == ("runs:/abc/model", "")
+            registry.resolve(uri)
+    assert registry.resolve("runs:/abc/model") == ("runs:/abc/model", "")

@@ -5,8 +5,8 @@ import struct
 import numpy as np
 import pytest
 
+from samples.meshes import BAD, ascii_stl, box, sphere
 from shared.stl import StlError, face_normals, parse_stl, read_stl, write_stl
-from tests.meshes import BAD, ascii_stl, box, sphere
 
 
 def test_binary_round_trip(tmp_path):

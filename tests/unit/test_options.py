@@ -1,0 +1,75 @@
+"""Run options are declared once, in the config dataclasses, and the command line is made from
+them: every setting is an option with its help and default, and parses back to the config."""
+
+import dataclasses
+
+import pytest
+
+from trainer.cli import build_parser
+from trainer.config import BaselineConfig, TrainConfig
+from trainer.options import config_from_args
+
+
+def _options(command: str) -> dict[str, str]:
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    return {a.dest: (a.help or "").replace("%%", "%") for a in sub._actions if a.option_strings}
+
+
+@pytest.mark.parametrize(
+    "command, cls, skipped",
+    [
+        ("train", TrainConfig, set()),
+        ("tune", TrainConfig, {"variant", "checkpoints", "checkpoint_dir"}),
+        ("baseline", BaselineConfig, set()),
+    ],
+)
+def test_every_setting_is_an_option_with_its_help_and_default(command, cls, skipped):
+    options = _options(command)
+    for f in dataclasses.fields(cls):
+        if f.name in skipped:
+            assert f.name not in options
+            continue
+        assert f.name in options, f"{command}: no option for {f.name}"
+        assert options[f.name].startswith(f.metadata["help"])
+        shown = f.metadata["show_default"] and f.default not in (dataclasses.MISSING, None)
+        if shown and f.type not in ("bool",):
+            assert f"(default: {f.default})" in options[f.name], f.name
+
+
+def test_options_parse_back_to_the_config():
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            *("train", "--data", "d", "--variant", "b1", "--epochs", "3", "--no-checkpoints"),
+            *("--shuffle-tiles", "--quiet", "--tracking-uri", "sqlite:///x.db"),
+        ]
+    )
+    config = config_from_args(TrainConfig, args)
+    expected = TrainConfig(
+        data="d",
+        variant="B1",
+        epochs=3,
+        checkpoints=False,
+        shuffle_tiles=True,
+        progress=False,
+        tracking_uri="sqlite:///x.db",
+    )
+    assert config == expected and config.image_size == 240
+    untouched = config_from_args(TrainConfig, parser.parse_args(["train", "--data", "d"]))
+    assert untouched == TrainConfig(data="d")
+
+
+def test_the_baseline_has_its_own_defaults():
+    args = build_parser().parse_args(["baseline", "--data", "d", "--hidden", "64"])
+    config = config_from_args(BaselineConfig, args)
+    assert (config.epochs, config.patience, config.batch_size, config.hidden) == (300, 30, 32, 64)
+    assert "variant" not in _options("baseline")
+
+
+def test_resume_refuses_other_training_options(capsys):
+    from trainer.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--resume", "--epochs", "3", "--no-checkpoints"])
+    assert stop.value.code == 2
+    assert "drop --epochs, --no-checkpoints" in capsys.readouterr().err

@@ -1,0 +1,225 @@
+"""The model registry: register a run's model, resolve and load model URIs, and the champion.
+
+The champion rule: a new version takes the `champion` alias only if it beats the current
+champion on the same test data. When the two runs were tested on different data (their test
+fingerprints differ), the champion is re-evaluated on the new run's test split first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from . import tracking
+from .config import CHAMPION, MODEL_NAME
+from .console import say
+from .tracking import TrackingError
+
+DECIDE_TRIES = 5
+"""How often the decision is taken again when the champion moves while it is being taken."""
+
+
+@dataclass(frozen=True)
+class Score:
+    accuracy: float
+    macro_f1: float
+
+    def beats(self, other: Score) -> bool:
+        return (self.accuracy, self.macro_f1) > (other.accuracy, other.macro_f1)
+
+    def __str__(self) -> str:
+        return f"accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}"
+
+
+def register(model_uri: str, tags: dict, name: str = MODEL_NAME) -> str:
+    """Register the model as a new version of `name`; return the version number.
+
+    A run registers once: a resumed run that was killed after registering gets its version back.
+    """
+    if run_id := tags.get("run_id"):
+        query = f"name = '{name}' and run_id = '{run_id}'"
+        if found := MlflowClient().search_model_versions(query):
+            return str(found[0].version)
+    version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
+    return str(version.version)
+
+
+def champion_uri(name: str = MODEL_NAME) -> str:
+    return f"models:/{name}@{CHAMPION}"
+
+
+CHAMPION_URI = champion_uri()
+
+
+def resolve(uri: str | None = None) -> tuple[str, str]:
+    """(model URI, registry version or '') for a URI (default: the champion); checks it exists."""
+    uri = uri or CHAMPION_URI
+    if not uri.startswith(("models:/", "runs:/")):
+        # A model is code (a pyfunc) that loading runs: take it only from the tracking store.
+        raise TrackingError(
+            f"{uri}: not a model of the tracking store; use models:/NAME@ALIAS, "
+            "models:/NAME/VERSION, models:/MODEL_ID or runs:/RUN_ID/model"
+        )
+    registered = uri.startswith("models:/") and ("@" in uri or uri.count("/") == 2)
+    if not registered:
+        return uri, ""
+    name, _, ref = uri[len("models:/") :].replace("@", "/@", 1).partition("/")
+    client = MlflowClient()
+    try:
+        if ref.startswith("@"):
+            return uri, str(client.get_model_version_by_alias(name, ref[1:]).version)
+        client.get_model_version(name, ref)
+        return uri, ref
+    except MlflowException:
+        if ref == f"@{CHAMPION}":
+            raise TrackingError(
+                f"no {CHAMPION} model of {name} in this store yet: train one first "
+                f"(python -m trainer train --data DIR), or name one with --model URI"
+            ) from None
+        raise TrackingError(f"{uri}: no such model in the registry") from None
+
+
+def load(uri: str | None = None):
+    """(pyfunc model, resolved URI, version) for a model URI (default: the champion)."""
+    uri, version = resolve(uri)
+    return tracking.load_model(uri), uri, version
+
+
+def score_model(uri: str, examples: list) -> Score:
+    """Accuracy and macro-F1 of a registered model on dataset examples (the champion check)."""
+    from . import evaluate
+
+    loaded, _, _ = load(uri)
+    inputs = tracking.family(loaded).example_inputs(examples)
+    m = evaluate.metrics(
+        np.array([e.y for e in examples]), tracking.predict_probabilities(loaded, inputs)
+    )
+    return Score(m["accuracy"], m["macro_f1"])
+
+
+def register_and_decide(
+    run_id: str,
+    model_uri: str,
+    name: str,
+    score: Score,
+    fingerprints: dict[str, str],
+    test: list,
+    tags: dict,
+) -> tuple[str, bool, str]:
+    """Register the run's model under `name` and let the champion rule decide (re-scoring the
+    champion on `test` if it was tested on other data); tag the run. (version, moved, why)."""
+    version = register(
+        model_uri,
+        tags
+        | fingerprints
+        | {"run_id": run_id, "test_accuracy": score.accuracy, "test_macro_f1": score.macro_f1},
+        name,
+    )
+    moved, decision = decide_champion(
+        version, score, fingerprints["test_fingerprint"], lambda uri: score_model(uri, test), name
+    )
+    tracking.set_tags(
+        {"registered_version": version, "champion_decision": decision, "champion": moved}
+    )
+    return version, moved, decision
+
+
+def champion_version(name: str = MODEL_NAME) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def decide_champion(
+    version: str,
+    score: Score,
+    test_fingerprint: str,
+    evaluate: Callable[[str], Score],
+    name: str = MODEL_NAME,
+) -> tuple[bool, str]:
+    """Move the champion alias of `name` to `version` if it beats the current champion; say why.
+
+    Runs finishing at the same time decide one after the other (a lock beside a sqlite store;
+    with a server, the decision is taken again if the champion moved while it was being taken,
+    up to DECIDE_TRIES times, and the decision says so if it still moved).
+    """
+    client = MlflowClient()
+    with _champion_lock(name):
+        for _ in range(DECIDE_TRIES):
+            current = champion_version(name)
+            moved, decision = _decide(version, score, test_fingerprint, evaluate, name, current)
+            if champion_version(name) == current:
+                break
+        else:
+            decision += (
+                f" (warning: the champion moved during each of {DECIDE_TRIES} tries; decided "
+                f"against v{current}, check with `python -m trainer ui`)"
+            )
+            say(f"warning: {name}: {decision}")
+        if moved:
+            client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "champion_decision", decision)
+    return moved, decision
+
+
+@contextlib.contextmanager
+def _champion_lock(name: str) -> Iterator[None]:
+    """An exclusive lock for the champion decision, for stores that are a local sqlite file."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    with tracking.file_lock(tracking.sqlite_path(uri).with_name(f".{name}.champion.lock")):
+        yield
+
+
+def _decide(
+    version: str,
+    score: Score,
+    test_fingerprint: str,
+    evaluate: Callable[[str], Score],
+    name: str,
+    current: str | None,
+) -> tuple[bool, str]:
+    client = MlflowClient()
+    if current is None:
+        decision, moved = f"v{version} is the first champion ({score})", True
+    elif current == version:  # a resumed run that had decided before it was killed
+        decision, moved = f"v{version} is the champion ({score})", True
+    else:
+        tags = client.get_model_version(name, current).tags
+        if tags.get("test_fingerprint") == test_fingerprint:
+            theirs = Score(float(tags["test_accuracy"]), float(tags["test_macro_f1"]))
+            how = "same test split"
+        else:
+            theirs = evaluate(f"models:/{name}/{current}")
+            how = "champion re-evaluated on this run's test split"
+        moved = score.beats(theirs)
+        verb = "takes over from" if moved else "does not beat"
+        decision = f"v{version} ({score}) {verb} champion v{current} ({theirs}); {how}"
+    return moved, decision
+
+
+def promote(version: str, name: str = MODEL_NAME) -> str:
+    """Give `version` the champion alias by hand; recorded on the version."""
+    client = MlflowClient()
+    try:
+        client.get_model_version(name, version)
+    except MlflowException:
+        raise TrackingError(f"{name} has no version {version}") from None
+    previous = champion_version(name)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    decision = f"v{version} promoted by hand (previous champion: v{previous or 'none'})"
+    client.set_model_version_tag(name, version, "champion_decision", decision)
+    return decision
+
+
+def version_tags(version: str, name: str = MODEL_NAME) -> dict[str, str]:
+    return dict(MlflowClient().get_model_version(name, version).tags)
