@@ -33,8 +33,10 @@ def verbose_wanted() -> bool:
 
 def quiet_libraries(verbose: bool | None = None) -> None:
     """Silence the libraries' INFO lines and warnings (also in the processes we start)."""
-    if verbose:
-        os.environ[VERBOSE] = "1"
+    if verbose:  # also over quiet settings inherited from a parent process
+        os.environ.update(
+            {VERBOSE: "1", "TF_CPP_MIN_LOG_LEVEL": "0", "MLFLOW_LOGGING_LEVEL": "INFO"}
+        )
     if verbose or (verbose is None and verbose_wanted()):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -65,9 +67,15 @@ def quiet_stderr() -> Iterator[None]:
 
 
 def load_tensorflow(verbose: bool | None = None) -> None:
-    """Import TensorFlow and Keras now, without their start-up lines unless `verbose`."""
+    """Quiet the libraries and import TensorFlow and Keras now (the command line's start)."""
     quiet_libraries(verbose)
-    if verbose or verbose_wanted() or "tensorflow" in sys.modules:
+    import_tensorflow()
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and Keras without their native start-up lines (unless verbose), and
+    without touching the environment or logging: the logged model does this in a host process."""
+    if verbose_wanted() or "tensorflow" in sys.modules:
         return
     with quiet_stderr():
         import keras  # noqa: F401

@@ -21,7 +21,7 @@ class MillingDirectionsModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from trainer import console, families
 
-        console.load_tensorflow()
+        console.import_tensorflow()
         import keras
 
         self.model = keras.saving.load_model(context.artifacts["keras_model"], compile=False)

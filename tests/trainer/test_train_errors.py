@@ -133,7 +133,7 @@ def test_predict_without_a_champion_says_how_to_get_one_and_nothing_else(tmp_pat
         "error: no champion model of milling-directions in this store yet: train one first "
         "(python -m trainer train --data DIR), or name one with --model URI"
     ]
-    verbose = _cli(
-        "predict", image, "--tracking-uri", f"sqlite:///{tmp_path / 'new.db'}", "--verbose"
-    )
+    inherited_quiet = {"TF_CPP_MIN_LOG_LEVEL": "3", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+    store = f"sqlite:///{tmp_path / 'new.db'}"
+    verbose = _cli("predict", image, "--tracking-uri", store, "--verbose", env=inherited_quiet)
     assert verbose.returncode == 2 and len(verbose.stderr.strip().splitlines()) > 1
