@@ -1,9 +1,10 @@
 """The whole pipeline end to end, with the same commands a user runs (`make demo` calls this).
 
-Stages: synthetic parts (training, unseen and a handful of new ones, three seeds) -> meta-images
-with rotations -> the image model (EfficientNet from scratch) -> the face-normal model -> both
-evaluated on the unseen parts -> a prediction table for the new parts -> stage times and how to
-open the MLflow UI on the same store. Every command is printed before it runs.
+Stages: synthetic parts (training, unseen and a handful of new ones, three seeds, every part
+family but one; and parts of that held-out family) -> meta-images with rotations -> the image
+model (EfficientNet from scratch) -> the face-normal model -> both evaluated on the unseen
+parts and on the held-out family -> a prediction table for the new parts -> stage times and
+how to open the MLflow UI on the same store. Every command is printed before it runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from shared import classes
+from trainer.machining import FAMILIES
 
 IMAGE_MODEL = "models:/milling-directions@champion"
 FACE_MODEL = "models:/milling-directions-face-normals@champion"
@@ -51,20 +53,34 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=18, help="image model (default: 18)")
     parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
     parser.add_argument("--no-rotations", dest="rotations", action="store_false")
+    parser.add_argument(
+        "--held-out", default="ring", choices=FAMILIES, help="family never trained on"
+    )
+    parser.add_argument(
+        "--held-out-parts", type=int, default=15, help="its parts to score (default: 15)"
+    )
+    parser.add_argument("train_options", nargs="*", help="after --: more `train` options")
     args = parser.parse_args()
+    trained_families = ",".join(f for f in FAMILIES if f != args.held_out)
 
     out = args.out
     store = f"sqlite:///{out.resolve() / 'mlflow.db'}"
     track = ["--tracking-uri", store]
     stages = Stages()
-    sets = {"train": (args.parts, 1), "unseen": (args.unseen, 2), "new": (args.new, 3)}
-    for name, (count, seed) in sets.items():
+    sets = {
+        "train": (args.parts, 1, trained_families),
+        "unseen": (args.unseen, 2, trained_families),
+        "new": (args.new, 3, trained_families),
+        "held_out": (args.held_out_parts, 4, args.held_out),
+    }
+    for name, (count, seed, families) in sets.items():
         stages.run(
             f"parts: {name}",
             *("-m", "trainer", "parts", "--count", str(count), "--seed", str(seed)),
-            *("--out", str(out / f"parts_{name}"), "--overwrite", "--quiet"),
+            *("--families", families, "--out", str(out / f"parts_{name}"), "--overwrite"),
+            "--quiet",
         )
-    for name in ("train", "unseen"):
+    for name in ("train", "unseen", "held_out"):
         stages.run(
             f"render: {name}",
             *("-m", "blender_addon", "render", str(out / f"parts_{name}")),
@@ -78,20 +94,20 @@ def main() -> None:
         "train: image model",
         *("-m", "trainer", "train", "--data", data, "--weights", "none"),
         *("--image-size", str(args.image_size), "--epochs", str(args.epochs)),
-        *("--patience", str(args.epochs), *track),
+        *("--patience", str(args.epochs), *track, *args.train_options),
     )
     stages.run("train: face-normal model", "-m", "trainer", "baseline", "--data", data, *track)
 
-    unseen = str(out / "images_unseen")
-    scores = {}
-    for family, uri in (("image", IMAGE_MODEL), ("face-normal", FACE_MODEL)):
-        text = stages.run(
-            f"evaluate: {family} model on unseen parts",
-            *("-m", "trainer", "evaluate", "--data", unseen, "--model", uri, "--json"),
-            *("--quiet", *track),
-            capture=True,
-        )
-        scores[family] = json.loads(text)
+    scores: dict[str, dict] = {"unseen": {}, "held_out": {}}
+    for test, what in (("unseen", "unseen parts"), ("held_out", f"held-out {args.held_out}")):
+        for family, uri in (("image", IMAGE_MODEL), ("face-normal", FACE_MODEL)):
+            text = stages.run(
+                f"evaluate: {family} model on {what}",
+                *("-m", "trainer", "evaluate", "--data", str(out / f"images_{test}")),
+                *("--model", uri, "--json", "--quiet", *track),
+                capture=True,
+            )
+            scores[test][family] = json.loads(text)
 
     new = sorted(str(p) for p in (out / "parts_new").glob("*.stl"))
     answers = {}
@@ -107,20 +123,27 @@ def main() -> None:
         line.split(",")[:2]
         for line in (out / "parts_new" / "labels.csv").read_text().splitlines()[1:]
     )
-    report(scores, answers, labels, stages.times, store)
+    report(scores, answers, labels, stages.times, store, args.held_out)
 
 
-def report(scores: dict, answers: dict, labels: dict, times: list, store: str) -> None:
-    print("\n== unseen parts (never trained on, another seed)")
-    for family, s in scores.items():
-        m = s["metrics"]
-        print(
-            f"{family:>12} model: accuracy {m['eval_accuracy']:.1%}, macro-F1 "
-            f"{m['eval_macro_f1']:.3f} on {s['images']} meta-images ({s['model_uri']} "
-            f"v{s['model_version']})"
-        )
-    for family, s in scores.items():
-        print(f"confusion, {family} model (rows true, columns predicted):")
+def report(
+    scores: dict, answers: dict, labels: dict, times: list, store: str, held_out: str
+) -> None:
+    for test, title in (
+        ("unseen", "unseen parts (never trained on, another seed)"),
+        ("held_out", f"held-out family: {held_out} (no part of it trained on)"),
+    ):
+        print(f"\n== {title}")
+        for family, s in scores[test].items():
+            m = s["metrics"]
+            print(
+                f"{family:>12} model: accuracy {m['eval_accuracy']:.1%}, macro-F1 "
+                f"{m['eval_macro_f1']:.3f} on {s['images']} meta-images ({s['model_uri']} "
+                f"v{s['model_version']})"
+            )
+    print()
+    for family, s in scores["unseen"].items():
+        print(f"confusion on unseen parts, {family} model (rows true, columns predicted):")
         print("      " + "".join(f"{c:>5}" for c in classes.CLASSES))
         for c, row in zip(classes.CLASSES, s["confusion"], strict=True):
             print(f"{c:>6}" + "".join(f"{v:>5}" for v in row))

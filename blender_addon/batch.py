@@ -26,7 +26,10 @@ class BatchConfig:
     labels: Path | None = None
     size: int = metaimage.DEFAULT_SIZE
     workers: int = 1
-    rotations: bool = False
+    rotations: int = 0
+    """Render each labelled part in this many of its 20 label-keeping rotations (0: as it is)."""
+    rotation_seed: int = 0
+    """Which rotations, when fewer than 20 (see jobs.pick_rotations)."""
     strategy: str = "grid"
     threads: int = 0
     """Render threads per process; 0 = all cores (one process) or cores / workers."""
@@ -100,7 +103,7 @@ class Batch:
         self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
         files, problems = jobs.find_inputs(config.inputs)
-        self.parts, plan_problems = jobs.plan(files, labels, config.rotations)
+        self.parts, plan_problems = jobs.plan(files, labels, config.rotations, config.rotation_seed)
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult()

@@ -83,9 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--rotations",
-        action="store_true",
-        help="also render the 19 cube rotations that keep each part's label one "
-        "of the five classes, with the label remapped (needs --labels)",
+        nargs="?",
+        const=20,
+        default=0,
+        type=int,
+        metavar="K",
+        help="render each part in K of the 20 cube rotations that keep its label one of the "
+        "five classes, with the label remapped (needs --labels); K spreads over the classes "
+        "(5: one pose per class) and is chosen by --rotation-seed and the part; no K: all 20",
+    )
+    render.add_argument(
+        "--rotation-seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="which K rotations each part gets (default: %(default)s)",
     )
     render.add_argument(
         "--strategy",
@@ -250,6 +262,8 @@ def _merge(args: argparse.Namespace) -> int:
 def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if not 0 <= args.rotations <= 20:
+        parser.error(f"--rotations: K must be 1 to 20, got {args.rotations}")
     try:
         shard = jobs.parse_shard(args.shard) if args.shard else None
     except UsageError as e:
@@ -269,6 +283,7 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         size=args.size,
         workers=args.workers,
         rotations=args.rotations,
+        rotation_seed=args.rotation_seed,
         strategy=args.strategy,
         threads=args.threads,
         force=args.force,

@@ -19,6 +19,7 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
             "demo.py",
             *("--out", str(tmp_path / "demo"), "--parts", "15", "--unseen", "5", "--new", "3"),
             *("--size", "100", "--image-size", "32", "--epochs", "1", "--no-rotations"),
+            *("--held-out", "disc", "--held-out-parts", "5"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -37,6 +38,13 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         assert row[1] == truths[row[0]]
         assert row[2] in classes.CLASSES and row[3].endswith("%")
     assert "face-normal model: accuracy" in text and "image model: accuracy" in text
+    held_out = text.split("== held-out family: disc")[1].split("confusion")[0]
+    assert held_out.count("model: accuracy") == 2 and "on 5 meta-images" in held_out
+    families = {
+        line.split(",")[2]
+        for line in (tmp_path / "demo/parts_train/labels.csv").read_text().splitlines()[1:]
+    }
+    assert "disc" not in families
     for stage in ("render: train", "train: image model", "train: face-normal model", "total"):
         assert stage in text.split("== stage times")[1]
     assert "mlflow ui --backend-store-uri sqlite:///" in text

@@ -66,9 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
         "parts",
         "generate labelled synthetic STL parts",
         "Write COUNT watertight binary STL parts and DIR/labels.csv (file,label,family,"
-        "features,size_mm,pose,triangles,seed,index). Each part is a stock (plate, block, disc, "
-        "L-section, stepped block) with machining features cut from its label's side only; "
-        "labels are balanced and the output is the same for the same seed.",
+        "features,size_mm,pose,triangles,seed,index). Each part is a stock of one family "
+        "(plate, block, disc, ring, L-section, T-section, stepped block) with machining "
+        "features cut from its label's side only; labels are balanced and the output is the "
+        "same for the same seed.",
+    )
+    parts.add_argument(
+        "--families",
+        metavar="LIST",
+        help="comma-separated part families to draw from (default: all); e.g. every family but "
+        "one for training, that one for a held-out test",
     )
     parts.add_argument("--count", type=int, required=True, help="number of parts (at least 1)")
     parts.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -220,13 +227,14 @@ def _interrupt(signum, frame) -> None:
 
 
 def _parts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer.parts import PartsConfig, generate
+    from trainer.parts import FAMILIES, PartsConfig, generate
 
     if args.count < 1:
         parser.error(f"--count must be at least 1, got {args.count}")
+    families = tuple(f.strip() for f in args.families.split(",")) if args.families else FAMILIES
     try:
         result = generate(
-            PartsConfig(args.count, args.seed, args.out, args.overwrite, not args.quiet)
+            PartsConfig(args.count, args.seed, args.out, args.overwrite, not args.quiet, families)
         )
     except KeyboardInterrupt:
         print(

@@ -22,6 +22,7 @@ VARIANTS: dict[str, int] = {
 }
 """EfficientNet variant -> input resolution (the table in the Keras documentation)."""
 
+POOLINGS = ("max", "avg", "cells")
 MODEL_NAME = "milling-directions"
 CHAMPION = "champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -141,13 +142,32 @@ class TrainConfig(RunConfig):
         choices=("cosine", "constant"),
     )
     pooling: str = option(
-        "max", "global pooling after the base (max: the seed's)", choices=("max", "avg")
+        "max",
+        "how the base's final feature map becomes the head's input: global max (the seed's) or "
+        "avg pooling, or cells: a 1x1 convolution per cell of the map, then flatten, so the "
+        "head knows which cell (which views) saw what",
+        choices=POOLINGS,
     )
+    cell_units: int = option(16, "channels of the 1x1 convolution of --pooling cells")
     head_units: int = option(0, "hidden Dense layer (ReLU) before the output, 0 = none")
     bn_momentum: float = option(
         0.9,
         "momentum of trainable BatchNorm layers (from scratch, 0.9 generalised and Keras' 0.99 "
         "did not)",
+    )
+    half_turns: bool = option(
+        False,
+        "turn each training meta-image 180 degrees about Z with probability 1/2 (its azimuth "
+        "columns rolled by 5, X and Y normals negated, label remapped): an exact augmentation",
+    )
+    optimizer: str = option("adam", "optimizer", choices=("adam", "adamw"))
+    weight_decay: float = option(0.05, "weight decay of --optimizer adamw")
+    warmup_epochs: int = option(
+        0, "epochs of linear learning-rate warm-up from zero, before the schedule"
+    )
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy loss")
+    drop_connect: float = option(
+        0.2, "EfficientNet's drop-connect (stochastic depth) rate of its last block (Keras: 0.2)"
     )
     shuffle_tiles: bool = option(
         False,
@@ -181,8 +201,12 @@ class TrainConfig(RunConfig):
             raise ConfigError(
                 f"lr-schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
             )
-        if self.pooling not in ("max", "avg"):
-            raise ConfigError(f"pooling must be 'max' or 'avg', got {self.pooling!r}")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if not 0 <= self.label_smoothing < 1 or not 0 <= self.drop_connect < 1:
+            raise ConfigError("--label-smoothing and --drop-connect must be in [0, 1)")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
         if self.image_size < 32:
             raise ConfigError(f"image size must be at least 32 px, got {self.image_size}")
 

@@ -208,11 +208,13 @@ def pipeline(
     batch_size: int,
     training: bool,
     shuffle_tiles: bool = False,
+    half_turns: bool = False,
     seed: int = 0,
     cache_bytes: float = 0,
     decoded_size: int = 600,
 ) -> tf.data.Dataset:
-    """Batches of (float32 images, int labels): read, decode, [shuffle tiles], resize, prefetch.
+    """Batches of (float32 images, int labels): read, decode, [shuffle tiles], [half turns],
+    resize, prefetch.
 
     Training data is shuffled every epoch, and kept decoded in memory if it fits `cache_bytes`;
     evaluation data is cached after resizing (it is small and never changes).
@@ -230,9 +232,11 @@ def pipeline(
         ds = ds.cache()
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
 
-    def shuffle_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
+    def augment_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
         if shuffle_tiles:
             x = preprocess.from_tiles(x, shuffle=True)
+        if half_turns:
+            x, y = preprocess.random_half_turns(x, y)
         return preprocess.resize(x, image_size), y
 
-    return ds.map(shuffle_and_resize, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(augment_and_resize, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -5,6 +5,7 @@ everything above what it removes and never makes an undercut."""
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,11 +13,26 @@ from dataclasses import dataclass
 import manifold3d as m3
 import numpy as np
 
-FAMILIES = ("plate", "block", "disc", "l_section", "stepped_block")
-BLIND = ("blind_hole", "counterbore", "hole_pattern", "closed_pocket", "boss")
+FAMILIES = ("plate", "block", "disc", "ring", "l_section", "t_section", "stepped_block")
+"""Part families, by their stock."""
+BLIND = (
+    "blind_hole",
+    "counterbore",
+    "hole_pattern",
+    "closed_pocket",
+    "round_pocket",
+    "obround_pocket",
+    "boss",
+    "ribs",
+)
 """Features whose floor faces the tool inside the part: every part has at least one."""
-OPEN = ("open_pocket", "slot", "step", "chamfer", "through_hole")
-"""Features that may add to a part but never make one on their own."""
+OPEN = ("open_pocket", "slot", "step", "through_hole")
+"""Features that may add to a part but never make one on their own (a through-hole looks the
+same from both sides; the others are open to a side)."""
+EDGES = ("chamfer", "fillet")
+"""Edge treatments of a plate's or block's top edges (faces up and out)."""
+CHORD = contextvars.ContextVar("chord", default=2.0)
+"""Chord length (mm) of the facets that approximate circles: the part's tessellation density."""
 ABOVE = 1000.0
 """Cuts reach this far above the part (mm): far enough to be 'to infinity' for any stock."""
 
@@ -53,13 +69,18 @@ def stock(rng: np.random.Generator, family: str) -> tuple[m3.Manifold, list[Face
         w, d = rng.uniform(40, 300, size=2)
         h = rng.uniform(5, max(6.0, 0.2 * min(w, d)))
         return _box(0, w, 0, d, 0, h), [Face(0, w, 0, d, h)], (w, d, h)
-    if family == "disc":
+    if family in ("disc", "ring"):
         r = rng.uniform(10, 150)
         h = max(5.0, rng.uniform(0.15, 0.8) * r)
-        segments = _segments(r)
-        disc = m3.Manifold.cylinder(h, r, circular_segments=segments).translate([r, r, 0])
-        inset = r * (1 - math.sqrt(0.5))
-        return disc, [Face(inset, 2 * r - inset, inset, 2 * r - inset, h)], (2 * r, 2 * r, h)
+        disc = m3.Manifold.cylinder(h, r, circular_segments=_segments(r)).translate([r, r, 0])
+        if family == "disc":
+            inset = r * (1 - math.sqrt(0.5))
+            return disc, [Face(inset, 2 * r - inset, inset, 2 * r - inset, h)], (2 * r, 2 * r, h)
+        bore = r * rng.uniform(0.3, 0.6)  # through: it does not decide the label
+        disc -= m3.Manifold.cylinder(3 * h, bore, circular_segments=_segments(bore)).translate(
+            [r, r, -h]
+        )
+        return disc, _ring_faces(r, bore, h), (2 * r, 2 * r, h)
     w, d = rng.uniform(15, 150, size=2)
     h = rng.uniform(0.4, 1.2) * min(w, d)
     block = _box(0, w, 0, d, 0, h)
@@ -69,6 +90,13 @@ def stock(rng: np.random.Generator, family: str) -> tuple[m3.Manifold, list[Face
         a, b = rng.uniform(0.3, 0.7, size=2)
         cut = _box(-1, w + 1, a * d, d + 1, b * h, ABOVE)
         return block - cut, [Face(0, w, 0, a * d, h), Face(0, w, a * d, d, b * h)], (w, d, h)
+    if family == "t_section":  # an inverted T: a web standing on a wider flange
+        y0, y1 = np.sort(rng.uniform(0.2, 0.8, size=2)) * d
+        y1 = max(y1, y0 + 0.2 * d)
+        b = rng.uniform(0.25, 0.6) * h
+        block -= _box(-1, w + 1, -1, y0, b, ABOVE) + _box(-1, w + 1, y1, d + 1, b, ABOVE)
+        faces = [Face(0, w, 0, y0, b), Face(0, w, y0, y1, h), Face(0, w, y1, d, b)]
+        return block, faces, (w, d, h)
     if family == "stepped_block":
         steps = int(rng.integers(2, 4))
         xs = np.sort(rng.uniform(0.25, 0.85, size=steps)) * w
@@ -83,9 +111,21 @@ def stock(rng: np.random.Generator, family: str) -> tuple[m3.Manifold, list[Face
     raise ValueError(f"unknown family {family!r}")
 
 
+def _ring_faces(r: float, bore: float, h: float) -> list[Face]:
+    """Four rectangles of the ring's annulus, one on each side of the bore."""
+    half = 0.25 * (r - bore)
+    near, far = bore + 0.1 * (r - bore), math.sqrt(r**2 - half**2) - 0.05 * (r - bore)
+    return [
+        Face(r + near, r + far, r - half, r + half, h),
+        Face(r - far, r - near, r - half, r + half, h),
+        Face(r - half, r + half, r + near, r + far, h),
+        Face(r - half, r + half, r - far, r - near, h),
+    ]
+
+
 def _segments(radius: float) -> int:
-    """Facets for a circle: about 2 mm chords, between 16 and 96."""
-    return int(np.clip(2 * math.pi * radius / 2.0, 16, 96))
+    """Facets for a circle: chords of about CHORD mm, between 12 and 128."""
+    return int(np.clip(2 * math.pi * radius / CHORD.get(), 12, 128))
 
 
 # -- features (each returns an upward-closed solid to subtract) ---------------------------------
@@ -171,6 +211,36 @@ def _boss(rng, face: Face) -> m3.Manifold:
     return _prism(_rect(x0, x1, y0, y1) - island, _floor(rng, face))
 
 
+def _round_pocket(rng, face: Face) -> m3.Manifold:
+    r = rng.uniform(0.12, 0.35) * min(face.width, face.depth)
+    return _prism(_circle(*_spot(rng, face, 1.2 * r), r), _floor(rng, face))
+
+
+def _obround_pocket(rng, face: Face) -> m3.Manifold:
+    """A pocket with full-radius ends (a milled slot that does not reach an edge)."""
+    x0, x1, y0, y1 = _pocket_outline(rng, face)
+    return _prism(_rect(x0, x1, y0, y1, 0.499 * min(x1 - x0, y1 - y0)), _floor(rng, face))
+
+
+def _ribs(rng, face: Face) -> m3.Manifold:
+    """A pocket with thin ribs left standing across it, at the face's full height."""
+    x0, x1, y0, y1 = _pocket_outline(rng, face)
+    count = int(rng.integers(1, 4))
+    along_x = rng.random() < 0.5
+    span = (x1 - x0) if along_x else (y1 - y0)
+    thick = span * rng.uniform(0.04, 0.1)
+    pocket = _rect(x0, x1, y0, y1)
+    for k in range(1, count + 1):
+        at = (x0 if along_x else y0) + k * span / (count + 1) - thick / 2
+        rib = (
+            _rect(at, at + thick, y0 - 1, y1 + 1)
+            if along_x
+            else _rect(x0 - 1, x1 + 1, at, at + thick)
+        )
+        pocket -= rib
+    return _prism(pocket, _floor(rng, face))
+
+
 def _open_pocket(rng, face: Face) -> m3.Manifold:
     x0, x1, y0, y1 = _pocket_outline(rng, face)
     side = int(rng.integers(4))
@@ -223,12 +293,44 @@ FEATURES: dict[str, Callable[[np.random.Generator, Face], m3.Manifold]] = {
     "counterbore": _counterbore,
     "hole_pattern": _hole_pattern,
     "closed_pocket": _closed_pocket,
+    "round_pocket": _round_pocket,
+    "obround_pocket": _obround_pocket,
     "boss": _boss,
+    "ribs": _ribs,
     "open_pocket": _open_pocket,
     "slot": _slot,
     "step": _step,
     "through_hole": _through_hole,
 }
+
+
+def fillet(rng, part: m3.Manifold, size: tuple) -> m3.Manifold:
+    """Round one to four top edges of a plate or block with a faceted quarter circle."""
+    w, d, h = size
+    radius = rng.uniform(0.05, 0.25) * min(w, d, h)
+    steps = max(2, _segments(radius) // 4)
+    t = np.linspace(0, math.pi / 2, steps + 1)
+    arc = np.stack([radius * (1 - np.cos(t)), h - radius + radius * np.sin(t)], axis=1)
+    # The region above the faceted arc, in the (inward, z) plane of an edge: upward closed. The
+    # first and last facets run on past the side and top faces, so that they cut them at an
+    # angle (a tangent cut would leave sliver triangles).
+    (u0, z0), (u1, z1) = arc[0], arc[1]
+    start = (-1.0, z0 + (z1 - z0) * (-1.0 - u0) / (u1 - u0))
+    (u0, z0), (u1, z1) = arc[-2], arc[-1]
+    end = (u0 + (u1 - u0) * (h + 1.0 - z0) / (z1 - z0), h + 1.0)
+    points = [start, *map(tuple, arc[1:-1]), end, (end[0], ABOVE), (-1.0, ABOVE)]
+    profile = m3.CrossSection([points])
+    length = max(w, d) + 2
+    cut = m3.Manifold.extrude(profile, length).translate([0, 0, -1])
+    along_x = cut.transform([[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]])  # edge y = 0
+    placed = {
+        "y0": along_x,
+        "y1": along_x.rotate([0, 0, 180]).translate([w, d, 0]),
+        "x0": along_x.rotate([0, 0, -90]).translate([0, d, 0]),
+        "x1": along_x.rotate([0, 0, 90]).translate([w, 0, 0]),
+    }
+    edges = rng.choice(list(placed), size=int(rng.integers(1, 5)), replace=False)
+    return part - m3.Manifold.batch_boolean([placed[e] for e in edges], m3.OpType.Add)
 
 
 def chamfer(rng, part: m3.Manifold, size: tuple) -> m3.Manifold:

@@ -18,6 +18,8 @@ from shared import classes
 from .errors import TrainerError
 
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
+DROP_CONNECT = 0.2
+"""The drop-connect rate Keras builds EfficientNet with (for its last block)."""
 WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/"
 
 
@@ -62,10 +64,15 @@ def build(
     pooling: str = "max",
     head_units: int = 0,
     pretrained: bool | None = None,
+    cell_units: int = 16,
+    drop_connect: float = DROP_CONNECT,
 ) -> tuple[keras.Model, keras.Model]:
     """(model, its EfficientNet base). Inputs: float32 images in [0, 255], size image_size.
 
-    The head: global `pooling` ('max' or 'avg'), [Dense(head_units, relu)], dropout, softmax.
+    The head: global `pooling` ('max' or 'avg'), or 'cells' (a 1x1 convolution of `cell_units`
+    channels on every cell of the final map, flattened: the position of a cell is which views
+    it saw), then [Dense(head_units, relu)], dropout, softmax. `drop_connect` scales the base's
+    stochastic depth (Keras builds it with 0.2 for the last block, less for earlier ones).
     `pretrained` (default: whether `weights` are given) builds the graph of a pretrained model
     without loading its weights, for weights about to come from a checkpoint.
     """
@@ -79,11 +86,17 @@ def build(
     for layer in base.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = bn_momentum
+        elif isinstance(layer, layers.Dropout) and layer.name.endswith("drop"):
+            layer.rate = layer.rate * drop_connect / DROP_CONNECT  # read when training traces
     inputs = keras.Input((image_size, image_size, 3), name="meta_image")
     # A pretrained base runs in inference mode even once unfrozen (the fine-tuning guide).
     x = base(inputs, training=False if pretrained else None)
-    pool = layers.GlobalMaxPooling2D if pooling == "max" else layers.GlobalAveragePooling2D
-    x = pool(name=f"{pooling}_pool")(x)
+    if pooling == "cells":
+        x = layers.Conv2D(cell_units, 1, activation="relu", name="cells")(x)
+        x = layers.Flatten(name="cells_flat")(x)
+    else:
+        pool = layers.GlobalMaxPooling2D if pooling == "max" else layers.GlobalAveragePooling2D
+        x = pool(name=f"{pooling}_pool")(x)
     if head_units:
         x = layers.Dense(head_units, activation="relu", name="head")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
@@ -106,17 +119,62 @@ def unfreeze_top(base: keras.Model, count: int) -> int:
     return trainable
 
 
-def compile_model(model: keras.Model, learning_rate: float, decay_steps: int = 0) -> None:
-    """Adam at `learning_rate`, decayed along a cosine to 1% over `decay_steps` (0: constant)."""
+@keras.saving.register_keras_serializable(package="milling")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer labels with label smoothing (Keras' sparse loss has none)."""
+
+    def __init__(self, smoothing: float = 0.0, name: str = "smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        classes_ = keras.ops.shape(y_pred)[-1]
+        one_hot = keras.ops.one_hot(
+            keras.ops.cast(keras.ops.reshape(y_true, [-1]), "int32"), classes_
+        )
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, label_smoothing=self.smoothing
+        )
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"smoothing": self.smoothing}
+
+
+def compile_model(
+    model: keras.Model,
+    learning_rate: float,
+    decay_steps: int = 0,
+    warmup_steps: int = 0,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    label_smoothing: float = 0.0,
+) -> None:
+    """Adam (or AdamW with `weight_decay`) at `learning_rate`, reached by a linear warm-up over
+    `warmup_steps`, then decayed along a cosine to 1% over `decay_steps` (0: constant)."""
     # TensorFlow: no XLA. On the CPU it trained 4-7 times slower, and the model loaded back from
     # the registry (which runs without XLA) must predict what the trained model predicted.
     # JAX compiles everything anyway.
     rate = learning_rate
-    if decay_steps > 0:
-        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
+    if decay_steps > 0 or warmup_steps > 0:
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup_steps else learning_rate,
+            max(decay_steps, 1),
+            alpha=0.01 if decay_steps > 0 else 1.0,
+            warmup_target=learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+    if optimizer == "adamw":
+        chosen = keras.optimizers.AdamW(rate, weight_decay=weight_decay)
+    else:
+        chosen = keras.optimizers.Adam(rate)
+    loss = (
+        SmoothedCrossentropy(label_smoothing)
+        if label_smoothing
+        else "sparse_categorical_crossentropy"
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(rate),
-        loss="sparse_categorical_crossentropy",
+        optimizer=chosen,
+        loss=loss,
         metrics=["accuracy"],
         jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
     )

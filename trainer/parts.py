@@ -27,7 +27,7 @@ from shared import atomic, classes, rotations, stl
 from shared.progress import Progress
 
 from .errors import TrainerError
-from .machining import BLIND, FAMILIES, FEATURES, OPEN, chamfer, stock
+from .machining import BLIND, CHORD, EDGES, FAMILIES, FEATURES, OPEN, chamfer, fillet, stock
 
 LABELS_FILE = "labels.csv"
 LABEL_COLUMNS = (
@@ -60,21 +60,25 @@ class Part:
 # -- a whole part -------------------------------------------------------------------------------
 
 
-def build(rng: np.random.Generator, label: str) -> Part:
-    """Build one part for `label`; retry with fresh random choices if a check fails."""
+def build(rng: np.random.Generator, label: str, families: tuple[str, ...] = FAMILIES) -> Part:
+    """Build one part of one of `families` for `label`; retry with fresh random choices if a
+    check fails."""
     classes.check_label(label)
     for _ in range(20):
-        family = FAMILIES[int(rng.integers(len(FAMILIES)))]
-        solid, faces, size = stock(rng, family)
-        names = [BLIND[int(rng.integers(len(BLIND)))]]
-        names += [
-            str(n) for n in rng.choice(BLIND + OPEN[:3] + OPEN[4:], size=int(rng.integers(1, 5)))
-        ]
-        cuts = [FEATURES[n](rng, faces[int(rng.integers(len(faces)))]) for n in names]
-        solid -= m3.Manifold.batch_boolean(cuts, m3.OpType.Add)
-        if family in ("plate", "block") and rng.random() < 0.3:
-            solid = chamfer(rng, solid, size)
-            names.append("chamfer")
+        family = families[int(rng.integers(len(families)))]
+        token = CHORD.set(float(rng.uniform(0.5, 4.0)))  # this part's tessellation density
+        try:
+            solid, faces, size = stock(rng, family)
+            names = [BLIND[int(rng.integers(len(BLIND)))]]
+            names += [str(n) for n in rng.choice(BLIND + OPEN, size=int(rng.integers(1, 5)))]
+            cuts = [FEATURES[n](rng, faces[int(rng.integers(len(faces)))]) for n in names]
+            solid -= m3.Manifold.batch_boolean(cuts, m3.OpType.Add)
+            if family in ("plate", "block") and rng.random() < 0.4:
+                edge = EDGES[int(rng.integers(len(EDGES)))]
+                solid = (chamfer if edge == "chamfer" else fillet)(rng, solid, size)
+                names.append(edge)
+        finally:
+            CHORD.reset(token)
         triangles = _triangles(solid)
         if len(triangles) and _machined_from_top(triangles):
             pose = _pose(rng, label)
@@ -117,6 +121,8 @@ class PartsConfig:
     out: Path
     overwrite: bool = False
     progress: bool = True
+    families: tuple[str, ...] = FAMILIES
+    """The part families to draw from (each part: one of them, by its own random stream)."""
 
 
 @dataclass
@@ -149,6 +155,12 @@ def generate(config: PartsConfig) -> PartsResult:
     """Write config.count parts and labels.csv into config.out."""
     if config.count < 1:
         raise PartsError(f"--count must be at least 1, got {config.count}")
+    unknown = [f for f in config.families if f not in FAMILIES]
+    if unknown or not config.families:
+        raise PartsError(
+            f"--families: unknown {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(FAMILIES)}"
+        )
     out = _prepare(config.out, config.overwrite)
     labels = labels_for(config.count, config.seed)
     width = max(4, len(str(config.count - 1)))
@@ -159,7 +171,7 @@ def generate(config: PartsConfig) -> PartsResult:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(LABEL_COLUMNS)
         for i, label in enumerate(labels):
-            part = build(part_rng(config.seed, i), label)
+            part = build(part_rng(config.seed, i), label, tuple(config.families))
             name = f"part_{i:0{width}d}.stl"
             stl.write_stl(out / name, part.triangles, header=f"milling-directions {label}".encode())
             size = "x".join(f"{v:.1f}" for v in part.size)

@@ -58,6 +58,43 @@ def shuffle_tiles(images: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor
     return from_tiles(to_tiles(images), shuffle=True, seed=seed)
 
 
+HALF_TURN = (1, 0, 3, 2, 4)
+"""Class index after a 180 degree turn about Z: +X <-> -X, +Y <-> -Y, +Z stays (the order of
+shared.classes.CLASSES)."""
+
+
+def half_turn(images: tf.Tensor) -> tf.Tensor:
+    """(..., H, W, 3) uint8 meta-images of the parts turned 180 degrees about Z, as rendering the
+    turned part gives them: the view at azimuth a of the turned part is the view at a - 180 of
+    the part (a roll of the 10 azimuth columns by 5), and its normals have x and y negated.
+
+    An encoded channel v = floor(128 + 127.5 n) becomes floor(128 - 127.5 n) = 255 - v, except
+    where 127.5 n is a whole number: n = 0 exactly (faces parallel to the axis, the common
+    case) keeps 128; 0 < n < 1/127.5 also encodes 128 but would render 127, and the rare
+    n = k / 127.5 (k a non-zero whole number) would render one more than 255 - v.
+    The black background stays black.
+    """
+    width = tf.shape(images)[-2]
+    rolled = tf.roll(images, shift=(GRID // 2) * (width // GRID), axis=-2)
+    xy, z = rolled[..., :2], rolled[..., 2:]
+    part = tf.reduce_any(rolled > 0, axis=-1, keepdims=True)
+    negated = tf.where(tf.equal(xy, 128), xy, 255 - xy)
+    return tf.concat([tf.where(part, negated, xy), z], axis=-1)
+
+
+def random_half_turns(
+    images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Turn each meta-image of an (N, H, W, 3) uint8 batch by 180 degrees about Z with
+    probability 1/2, its label remapped: an exact augmentation (see `half_turn`)."""
+    n = tf.shape(images)[0]
+    coin = tf.random.uniform([n]) if seed is None else tf.random.stateless_uniform([n], seed)
+    turn = coin < 0.5
+    images = tf.where(turn[:, None, None, None], half_turn(images), images)
+    labels = tf.where(turn, tf.gather(tf.constant(HALF_TURN, labels.dtype), labels), labels)
+    return images, labels
+
+
 def prepare(images: list, size: int) -> np.ndarray:
     """Meta-images as PNG bytes or (H, W, 3) uint8 arrays -> one float32 model batch."""
     batch = []

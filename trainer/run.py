@@ -152,7 +152,8 @@ def finish(
     score = registry.Score(test_metrics["test_accuracy"], test_metrics["test_macro_f1"])
     version, moved, decision = None, False, "not registered (--no-register)"
     if config.register:
-        tags = dict(family.tags) | {"family": family.name} | model_config
+        tags = dict(family.tags) | {"family": family.name, "weights": fitted.weights}
+        tags |= model_config
         version, moved, decision = registry.register_and_decide(
             fitted.run_id, model_uri, family.registered_name, score, ready.fingerprints, test, tags
         )

@@ -115,7 +115,6 @@ def _train(
             net.predict(test, verbose=0),
             image_size=config.image_size,
             variant=config.variant,
-            weights=weights_used,
         )
         if folder is not None:
             checkpoint.remove(folder)
@@ -140,6 +139,8 @@ def _fit(
         config.pooling,
         config.head_units,
         pretrained=config.pretrained,
+        cell_units=config.cell_units,
+        drop_connect=config.drop_connect,
     )
     train_ds = data.pipeline(
         ready.sets["train"],
@@ -147,6 +148,7 @@ def _fit(
         config.batch_size,
         training=True,
         shuffle_tiles=config.shuffle_tiles,
+        half_turns=config.half_turns,
         seed=config.seed,
         cache_bytes=config.cache_limit_gb * 2**30,
         decoded_size=ready.dataset.size,
@@ -161,8 +163,17 @@ def _fit(
         if epochs < 1 or (start is not None and phase < start.state.phase):
             continue
         trainable = prepare_base(base)
-        steps = epochs * len(train_ds) if config.lr_schedule == "cosine" else 0
-        model.compile_model(net, rate, steps)
+        warmup = min(config.warmup_epochs, epochs - 1) * len(train_ds)
+        steps = epochs * len(train_ds) - warmup if config.lr_schedule == "cosine" else 0
+        model.compile_model(
+            net,
+            rate,
+            steps,
+            warmup,
+            config.optimizer,
+            config.weight_decay,
+            config.label_smoothing,
+        )
         done, validation.wait = 0, 0  # each phase gets its own patience
         if start is not None and phase == start.state.phase:
             checkpoint.restore(net, start)

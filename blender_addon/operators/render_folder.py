@@ -41,7 +41,7 @@ class MILLING_OT_render_folder(JobOperator, bpy.types.Operator):
             out=Path(bpy.path.abspath(props.output_dir)),
             labels=Path(labels) if labels else None,
             size=props.size,
-            rotations=props.rotations,
+            rotations=20 if props.rotations else 0,
             progress=False,
         )
         return _FolderJob(config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,13 +96,14 @@ def read_labels(path: Path) -> dict[Path, str]:
 
 
 def plan(
-    files: list[Path], labels: dict[Path, str] | None, augment: bool
+    files: list[Path], labels: dict[Path, str] | None, turns: int = 0, seed: int = 0
 ) -> tuple[list[Part], list[Problem]]:
     """Name every part and its meta-images; return (parts, problems).
 
     part_id is the file's stem, made unique with a short hash of its path where two inputs
-    share a stem. With `augment`, a labelled part also gets the 19 other cube rotations that
-    keep its label one of the five classes.
+    share a stem. With `turns` (1 to 20), a labelled part is rendered in that many of the 20
+    cube rotations that keep its label one of the five classes (see `pick_rotations`), instead
+    of as it is.
     """
     stems: dict[str, int] = {}
     for f in files:
@@ -123,15 +125,43 @@ def plan(
             if not label:
                 errors.append(Problem(str(f), f"{f}: no label for this file in the labels CSV"))
                 continue
-        if augment and label:
-            turns = [(name, new) for name, _, new in rotations.label_preserving(label)]
-        else:
-            turns = [(rotations.IDENTITY, label)]
+        poses = [(rotations.IDENTITY, label)]
+        if turns and label:
+            poses = pick_rotations(label, _content_key(f), turns, seed)
         variants = tuple(
-            Variant(image_name(part_id, name), name, new_label) for name, new_label in turns
+            Variant(image_name(part_id, name), name, new_label) for name, new_label in poses
         )
         parts.append(Part(str(f), part_id, label, variants))
     return parts, errors
+
+
+def _content_key(path: Path) -> str:
+    """What picks a part's rotations: its bytes, so that neither its name nor where it is
+    mounted matters (parts of two sets share names)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return str(path.name)  # unreadable: the batch reports it when it reads the file
+
+
+def pick_rotations(label: str, key: str, count: int, seed: int) -> list[tuple[str, str]]:
+    """(rotation, new label) for `count` of the 20 label-keeping rotations of a part, spread
+    evenly over the classes they give (5: one pose per class), chosen by (seed, key) alone (key:
+    the part's content hash), so that every machine and every shard picks the same ones. 20 or
+    more: all of them."""
+    turns = [(name, new) for name, _, new in rotations.label_preserving(label)]
+    if count >= len(turns):
+        return turns
+    rng = random.Random(f"{seed}:{key}")
+    by_class: dict[str, list[str]] = {}
+    for name, new in turns:
+        by_class.setdefault(new, []).append(name)
+    order = sorted(by_class)
+    rng.shuffle(order)
+    for names in by_class.values():
+        rng.shuffle(names)
+    picked = {by_class[order[i % len(order)]][i // len(order)] for i in range(count)}
+    return [(name, new) for name, new in turns if name in picked]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -5,6 +5,7 @@ import pytest
 
 from samples.meshes import box, sphere, wedge
 from shared import metaimage, rotations, views
+from shared.classes import CLASSES
 from shared.stl import face_normals
 from tests.blender.conftest import colours, decode
 
@@ -91,3 +92,41 @@ def test_scale_and_position_do_not_matter(renderer):
     b = renderer.render("grid")
     differ = (decode(a) != decode(b)).any(axis=2)
     assert differ.sum() <= 0.001 * decode(a).any(axis=2).sum()
+
+
+@pytest.mark.parametrize("part", [("wedge", 0), ("machined", 1), ("chamfered", 6)])
+def test_a_half_turn_of_the_meta_image_is_the_turned_part_rendered(renderer, part):
+    """The on-the-fly augmentation (trainer.preprocess.half_turn) equals rendering the part
+    turned 180 degrees about Z, pixel for pixel, except (1) pixels on an edge, where a pixel
+    centre lies within float rounding of it, and (2) faces whose x or y normal is not zero but
+    within 1/127.5 of it (a chamfer cut by manifold3d has y = 1e-6): they encode as 128 and
+    render as 127 once turned, which no rule on the pixel alone can know."""
+    import tensorflow as tf
+
+    from trainer import parts, preprocess
+
+    name, index = part
+    tris = wedge() if name == "wedge" else parts.build(parts.part_rng(11, index), "+X").triangles
+    turn = np.diag([-1.0, -1.0, 1.0])
+    renderer.load(tris)
+    image = decode(renderer.render("grid"))
+    renderer.load(tris @ turn.T)
+    rendered = decode(renderer.render("grid"))
+    augmented = preprocess.half_turn(tf.constant(image)).numpy()
+    normals = face_normals(tris) @ turn.T
+    small = np.abs(normals[:, :2])
+    ambiguous = ((small > 0) & (small < 1 / 127.5)).any(axis=1)
+    ambiguous_colours = {
+        tuple(int(v) for v in c) for c in metaimage.encode_normals(normals[ambiguous])
+    }
+    unexplained = []
+    for y, x in zip(*np.nonzero((augmented != rendered).any(axis=2)), strict=True):
+        patch = rendered[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].reshape(-1, 3)
+        edge = len(np.unique(patch, axis=0)) > 1
+        if not edge and tuple(int(v) for v in rendered[y, x]) not in ambiguous_colours:
+            unexplained.append((y, x, rendered[y, x], augmented[y, x]))
+    assert not unexplained, unexplained[:5]
+    assert (
+        tuple(CLASSES.index(rotations.rotate_label(c, turn)) for c in CLASSES)
+        == preprocess.HALF_TURN
+    )

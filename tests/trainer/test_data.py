@@ -131,3 +131,23 @@ def test_pipeline_resizes_and_batches(dataset):
     assert float(tf.reduce_max(images)) <= 255.0 and labels.shape == (4,)
     evaluation = data.pipeline(examples, 64, 4, training=False)
     assert [int(y) for _, ys in evaluation for y in ys] == [e.y for e in examples]  # in order
+
+
+def test_random_half_turns_turn_about_half_the_images_and_remap_their_labels():
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.integers(0, 256, size=(64, 40, 40, 3), dtype=np.uint8))
+    labels = tf.constant(np.arange(64) % 5, dtype=tf.int32)
+    out, new = preprocess.random_half_turns(images, labels, seed=tf.constant([1, 2]))
+    turned = preprocess.half_turn(images).numpy()
+    was_turned = [np.array_equal(o, t) for o, t in zip(out.numpy(), turned, strict=True)]
+    kept = [np.array_equal(o, i) for o, i in zip(out.numpy(), images.numpy(), strict=True)]
+    assert all(a != b for a, b in zip(was_turned, kept, strict=True))  # one or the other
+    assert 16 < sum(was_turned) < 48
+    expected = [
+        preprocess.HALF_TURN[y] if t else y for y, t in zip(labels.numpy(), was_turned, strict=True)
+    ]
+    assert new.numpy().tolist() == expected
+    # twice is the part as it was, where a value does not stand for a normal near zero
+    twice = preprocess.half_turn(preprocess.half_turn(images)).numpy()
+    plain = ~np.isin(images.numpy(), (127, 128))
+    np.testing.assert_array_equal(twice[plain], images.numpy()[plain])

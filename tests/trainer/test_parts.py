@@ -13,6 +13,7 @@ import pytest
 
 from shared import classes, rotations
 from shared.stl import face_normals, read_stl
+from trainer.machining import EDGES
 from trainer.parts import FAMILIES, FEATURES, PartsConfig, generate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -81,7 +82,7 @@ def test_labels_are_balanced_and_everything_is_used(parts):
     assert Counter(r["label"] for r in rows) == dict.fromkeys(classes.CLASSES, 12)
     assert {r["family"] for r in rows} == set(FAMILIES)
     used = {f for r in rows for f in r["features"].split(";")}
-    assert used == set(FEATURES) | {"chamfer"}
+    assert used == set(FEATURES) | set(EDGES)
     assert all(2 <= len(r["features"].split(";")) <= 6 for r in rows)
     for label in classes.CLASSES:
         poses = {r["pose"] for r in rows if r["label"] == label}

@@ -1,11 +1,13 @@
 """Batch planning without bpy: inputs, names, labels, rotations, up-to-date checks."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
 from blender_addon.utils import jobs
 from samples.meshes import box
-from shared import metaimage, png
+from shared import metaimage, png, rotations
 from shared.stl import write_stl
 
 
@@ -34,7 +36,7 @@ def test_find_inputs(parts):
 
 def test_part_ids_are_unique(parts):
     files, _ = jobs.find_inputs([str(parts / "a"), str(parts / "b")])
-    planned, errors = jobs.plan(files, None, augment=False)
+    planned, errors = jobs.plan(files, None)
     assert not errors
     ids = [p.part_id for p in planned]
     assert len(set(ids)) == 3
@@ -48,7 +50,7 @@ def test_labels_csv(parts):
     csv.write_text("file,label\np1.stl,+Y\np2.STL,-X\n")
     labels = jobs.read_labels(csv)
     files, _ = jobs.find_inputs([str(parts / "a"), str(parts / "b")])
-    planned, errors = jobs.plan(files, labels, augment=True)
+    planned, errors = jobs.plan(files, labels, turns=20)
     # b/p1.stl is found by its file name, as the only 'p1.stl' in the CSV
     assert [p.label for p in planned] == ["+Y", "-X", "+Y"]
     assert not errors
@@ -64,7 +66,7 @@ def test_missing_label_is_a_per_file_error(parts):
     csv = parts / "labels.csv"
     csv.write_text("file,label\na/p1.stl,+Z\n")
     files, _ = jobs.find_inputs([str(parts / "a")])
-    planned, errors = jobs.plan(files, jobs.read_labels(csv), augment=False)
+    planned, errors = jobs.plan(files, jobs.read_labels(csv))
     assert [p.part_id for p in planned] == ["p1"]
     assert [str(e) for e in errors] == [
         f"{parts / 'a/p2.STL'}: no label for this file in the labels CSV"
@@ -96,3 +98,18 @@ def test_is_current(tmp_path):
     assert jobs.is_current(image, record)
     assert not jobs.is_current(image, metaimage.provenance("cd" * 32, "none", 300))
     assert not jobs.is_current(image, metaimage.provenance("ef" * 32, "none", 600))
+
+
+@pytest.mark.parametrize("count", [1, 5, 7, 10, 19])
+def test_some_rotations_spread_over_the_classes_and_depend_only_on_seed_and_part(count):
+    picked = jobs.pick_rotations("+X", "part_0001", count, seed=3)
+    assert len(picked) == count == len({name for name, _ in picked})
+    per_class = Counter(label for _, label in picked)
+    assert max(per_class.values()) - min(per_class.values()) <= 1
+    assert len(per_class) == min(count, 5)
+    all_turns = {(n, new) for n, _, new in rotations.label_preserving("+X")}
+    assert set(picked) <= all_turns
+    assert jobs.pick_rotations("+X", "part_0001", count, seed=3) == picked
+    others = {tuple(jobs.pick_rotations("+X", f"part_{i:04d}", count, 3)) for i in range(20)}
+    assert len(others) > 1  # parts differ
+    assert len(jobs.pick_rotations("+X", "part_0001", 20, seed=3)) == 20
