@@ -45,19 +45,22 @@ class Stages:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/demo"), help="default: %(default)s")
-    parser.add_argument("--parts", type=int, default=80, help="training parts (default: 80)")
-    parser.add_argument("--unseen", type=int, default=25, help="unseen parts (default: 25)")
+    parser.add_argument("--parts", type=int, default=320, help="training parts (default: 320)")
+    parser.add_argument("--unseen", type=int, default=100, help="unseen parts (default: 100)")
     parser.add_argument("--new", type=int, default=6, help="parts in the table (default: 6)")
     parser.add_argument("--size", type=int, default=300, help="meta-image px (default: 300)")
     parser.add_argument("--image-size", type=int, default=96, help="model input (default: 96)")
     parser.add_argument("--epochs", type=int, default=18, help="image model (default: 18)")
     parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
-    parser.add_argument("--no-rotations", dest="rotations", action="store_false")
+    parser.add_argument(
+        "--rotations", type=int, default=5, help="rotations rendered per part (default: 5)"
+    )
+    parser.add_argument("--no-rotations", dest="rotations", action="store_const", const=0)
     parser.add_argument(
         "--held-out", default="ring", choices=FAMILIES, help="family never trained on"
     )
     parser.add_argument(
-        "--held-out-parts", type=int, default=15, help="its parts to score (default: 15)"
+        "--held-out-parts", type=int, default=40, help="its parts to score (default: 40)"
     )
     parser.add_argument("train_options", nargs="*", help="after --: more `train` options")
     args = parser.parse_args()
@@ -87,7 +90,7 @@ def main() -> None:
             *("--out", str(out / f"images_{name}")),
             *("--labels", str(out / f"parts_{name}" / "labels.csv")),
             *("--size", str(args.size), "--workers", str(args.workers)),
-            *(["--rotations"] if args.rotations else []),
+            *(["--rotations", str(args.rotations)] if args.rotations else []),
         )
     data = str(out / "images_train")
     stages.run(

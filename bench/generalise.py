@@ -6,7 +6,7 @@ on parts of F (held-out family). Every step is the command a user runs; each row
 MLflow store under --out; rendered parts are kept there and reused.
 
     python bench/generalise.py                          # every family, small and quick
-    python bench/generalise.py --families ring,disc -- --pooling cells --half-turns
+    python bench/generalise.py --families ring,disc -- --pooling max --no-half-turns
 
 Options after `--` go to `python -m trainer train` (the image model).
 """

@@ -142,10 +142,10 @@ class TrainConfig(RunConfig):
         choices=("cosine", "constant"),
     )
     pooling: str = option(
-        "max",
-        "how the base's final feature map becomes the head's input: global max (the seed's) or "
-        "avg pooling, or cells: a 1x1 convolution per cell of the map, then flatten, so the "
-        "head knows which cell (which views) saw what",
+        "cells",
+        "how the base's final feature map becomes the head's input: cells, a 1x1 convolution "
+        "per cell of the map, then flatten, so that the head knows which cell (which views) saw "
+        "what; or global max (the seed's) or avg pooling",
         choices=POOLINGS,
     )
     cell_units: int = option(16, "channels of the 1x1 convolution of --pooling cells")
@@ -156,9 +156,11 @@ class TrainConfig(RunConfig):
         "did not)",
     )
     half_turns: bool = option(
-        False,
-        "turn each training meta-image 180 degrees about Z with probability 1/2 (its azimuth "
-        "columns rolled by 5, X and Y normals negated, label remapped): an exact augmentation",
+        True,
+        "do not turn training meta-images 180 degrees about Z (by default each is, with "
+        "probability 1/2: azimuth columns rolled by 5, X and Y normals negated, label remapped, "
+        "an exact augmentation)",
+        flag="--no-half-turns",
     )
     optimizer: str = option("adam", "optimizer", choices=("adam", "adamw"))
     weight_decay: float = option(0.05, "weight decay of --optimizer adamw")

@@ -15,7 +15,7 @@ from .console import say
 from .train import train
 
 SPACE = {
-    "pooling": ["max", "avg"],
+    "pooling": ["cells", "max", "avg"],
     "head_units": [0, 128, 256],
     "dropout": (0.1, 0.5),
     "learning_rate": (3e-4, 3e-3),

@@ -42,6 +42,7 @@ def test_options_parse_back_to_the_config():
         [
             *("train", "--data", "d", "--variant", "b1", "--epochs", "3", "--no-checkpoints"),
             *("--shuffle-tiles", "--quiet", "--tracking-uri", "sqlite:///x.db"),
+            *("--no-half-turns", "--pooling", "max"),
         ]
     )
     config = config_from_args(TrainConfig, args)
@@ -51,6 +52,8 @@ def test_options_parse_back_to_the_config():
         epochs=3,
         checkpoints=False,
         shuffle_tiles=True,
+        half_turns=False,
+        pooling="max",
         progress=False,
         tracking_uri="sqlite:///x.db",
     )
