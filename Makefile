@@ -43,6 +43,7 @@ bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/train.py
 	$(PY) bench/predict.py
 	$(PY) bench/faults.py
+	$(PY) bench/generalise.py
 	@if [ -f $(DEMO)/mlflow.db ]; then $(PY) bench/families.py --data $(DEMO)/images_unseen \
 	  --tracking-uri $(DEMO_STORE); else echo "bench/families.py: run make demo first"; fi
 

@@ -1,44 +1,16 @@
-"""The `shared` contract: the installed extension's own copy, else the repository's package."""
+"""The `shared` contract: the installed extension's own copy, else the repository's package.
 
-try:  # the extension zip carries shared/ inside the add-on (see package.py)
-    from .shared import (
-        atomic,
-        classes,
-        manifest,
-        metaimage,
-        png,
-        prediction,
-        progress,
-        render_outcome,
-        rotations,
-        stl,
-        views,
-    )
-except ImportError:
-    from shared import (
-        atomic,
-        classes,
-        manifest,
-        metaimage,
-        png,
-        prediction,
-        progress,
-        render_outcome,
-        rotations,
-        stl,
-        views,
-    )
+Which one is decided by whether the copy is there, so that any import error inside it (a
+dependency such as numpy missing from Blender's Python) is raised as it is, naming the real
+module.
+"""
 
-__all__ = [
-    "atomic",
-    "classes",
-    "manifest",
-    "metaimage",
-    "png",
-    "prediction",
-    "progress",
-    "render_outcome",
-    "rotations",
-    "stl",
-    "views",
-]
+import os
+
+if os.path.isdir(os.path.join(os.path.dirname(__file__), "shared")):  # the zip (package.py)
+    from . import shared as _package
+else:
+    import shared as _package
+
+__all__ = list(_package.__all__)
+globals().update({name: getattr(_package, name) for name in __all__})

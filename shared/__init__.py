@@ -8,3 +8,31 @@ complete or absent), `progress` (progress lines for long work).
 
 Modules import each other relatively so that the add-on zip can carry its own copy.
 """
+
+from . import (
+    atomic,
+    classes,
+    manifest,
+    metaimage,
+    png,
+    prediction,
+    progress,
+    render_outcome,
+    rotations,
+    stl,
+    views,
+)
+
+__all__ = [
+    "atomic",
+    "classes",
+    "manifest",
+    "metaimage",
+    "png",
+    "prediction",
+    "progress",
+    "render_outcome",
+    "rotations",
+    "stl",
+    "views",
+]
