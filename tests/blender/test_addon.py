@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from blender_addon.package import build_zip
 from samples.meshes import wedge
@@ -56,3 +57,23 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
     assert facts["render_folder"] == [["FINISHED"], ""]  # the bad file is a warning
     assert [r.image for r in manifest.read(tmp_path / "folder" / "manifest.csv")] == ["good.png"]
     assert facts["disabled"]
+
+
+def test_blenders_own_validator_accepts_the_zip(tmp_path):
+    """The validator that `blender --command extension validate` and extensions.blender.org
+    run, as shipped inside the bpy package."""
+    import bpy
+
+    scripts = Path(bpy.utils.system_resource("SCRIPTS"))
+    found = [scripts / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"]
+    assert found[0].is_file(), "Blender's extension validator is not in the bpy package"
+    zip_path = build_zip(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(found[-1]), "validate", str(zip_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "FATAL" not in result.stdout + result.stderr, (
+        result.stdout + result.stderr
+    )
