@@ -103,7 +103,7 @@ class Batch:
         self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
         files, problems = jobs.find_inputs(config.inputs)
-        self.parts, plan_problems = jobs.plan(files, labels, config.rotations, config.rotation_seed)
+        self.parts, plan_problems = jobs.plan(files, labels, config.rotations)
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult()
@@ -111,6 +111,8 @@ class Batch:
         self._images: dict[str, list[str]] = {p.source: [] for p in self.parts}
         self._written: set[str] = set()
         self._failed: dict[str, str] = {}
+        self._owned: set[str] = set()
+        """The images this run was asked to make (see merge_manifest)."""
         self._order = [p.input for p in problems + plan_problems] + [p.source for p in self.parts]
         for problem in problems + plan_problems:
             self._fail(problem.input, problem.message)
@@ -128,10 +130,15 @@ class Batch:
         try:
             digest = jobs.sha256_file(part.source)
         except OSError as e:
+            self._owned.update(v.image for v in part.variants)
             self._fail(part.source, f"{part.source}: cannot read file ({e.strerror or e})")
             return
+        variants = jobs.choose_variants(
+            part, digest, self.config.rotations, self.config.rotation_seed
+        )
+        self._owned.update(v.image for v in variants)
         todo = []
-        for v in part.variants:
+        for v in variants:
             expected = metaimage.provenance(digest, v.augmentation, self.config.size)
             if not self.config.force and jobs.is_current(self.out / v.image, expected):
                 self._add(part.source, part.part_id, v, digest)
@@ -171,8 +178,7 @@ class Batch:
             self._renderer.close()
             self._renderer = None
         self.progress.close()
-        owned = {v.image for p in self.parts for v in p.variants}
-        warning = merge_manifest(self.out, self.result.rows, owned)
+        warning = merge_manifest(self.out, self.result.rows, self._owned)
         if warning:
             self.result.errors.append(warning)
             self.progress.error(warning)

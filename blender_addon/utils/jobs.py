@@ -96,14 +96,14 @@ def read_labels(path: Path) -> dict[Path, str]:
 
 
 def plan(
-    files: list[Path], labels: dict[Path, str] | None, turns: int = 0, seed: int = 0
+    files: list[Path], labels: dict[Path, str] | None, turns: int = 0
 ) -> tuple[list[Part], list[Problem]]:
     """Name every part and its meta-images; return (parts, problems).
 
     part_id is the file's stem, made unique with a short hash of its path where two inputs
-    share a stem. With `turns` (1 to 20), a labelled part is rendered in that many of the 20
-    cube rotations that keep its label one of the five classes (see `pick_rotations`), instead
-    of as it is.
+    share a stem. With `turns`, a labelled part gets the 20 cube rotations that keep its label
+    one of the five classes instead of itself as it is; `choose_variants` keeps `turns` of them
+    once the part's bytes are read.
     """
     stems: dict[str, int] = {}
     for f in files:
@@ -127,7 +127,7 @@ def plan(
                 continue
         poses = [(rotations.IDENTITY, label)]
         if turns and label:
-            poses = pick_rotations(label, _content_key(f), turns, seed)
+            poses = [(name, new) for name, _, new in rotations.label_preserving(label)]
         variants = tuple(
             Variant(image_name(part_id, name), name, new_label) for name, new_label in poses
         )
@@ -135,13 +135,14 @@ def plan(
     return parts, errors
 
 
-def _content_key(path: Path) -> str:
-    """What picks a part's rotations: its bytes, so that neither its name nor where it is
-    mounted matters (parts of two sets share names)."""
-    try:
-        return sha256_file(path)
-    except OSError:
-        return str(path.name)  # unreadable: the batch reports it when it reads the file
+def choose_variants(part: Part, digest: str, count: int, seed: int) -> tuple[Variant, ...]:
+    """The part's variants to render: `count` of its 20 rotations (see `pick_rotations`),
+    keyed by its content hash `digest`, so that neither its name nor where it is mounted
+    matters; all of them for 0, 20 or an unrotated part."""
+    if not count or len(part.variants) <= count:
+        return part.variants
+    picked = {name for name, _ in pick_rotations(part.label, digest, count, seed)}
+    return tuple(v for v in part.variants if v.rotation in picked)
 
 
 def pick_rotations(label: str, key: str, count: int, seed: int) -> list[tuple[str, str]]:

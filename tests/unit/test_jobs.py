@@ -8,6 +8,7 @@ import pytest
 from blender_addon.utils import jobs
 from samples.meshes import box
 from shared import metaimage, png, rotations
+from shared.classes import CLASSES as CLASSES_ORDER
 from shared.stl import write_stl
 
 
@@ -113,3 +114,16 @@ def test_some_rotations_spread_over_the_classes_and_depend_only_on_seed_and_part
     others = {tuple(jobs.pick_rotations("+X", f"part_{i:04d}", count, 3)) for i in range(20)}
     assert len(others) > 1  # parts differ
     assert len(jobs.pick_rotations("+X", "part_0001", 20, seed=3)) == 20
+
+
+def test_chosen_variants_depend_on_the_parts_bytes_not_its_name(parts):
+    files, _ = jobs.find_inputs([str(parts / "a")])
+    planned, _ = jobs.plan(files, dict.fromkeys((f.resolve() for f in files), "+Z"), turns=5)
+    part = planned[0]
+    assert len(part.variants) == 20
+    chosen = jobs.choose_variants(part, "digest-1", 5, seed=0)
+    assert sorted(v.label for v in chosen) == sorted(CLASSES_ORDER)
+    assert jobs.choose_variants(part, "digest-1", 5, seed=0) == chosen
+    assert {jobs.choose_variants(part, f"digest-{i}", 5, 0) for i in range(10)} != {chosen}
+    assert jobs.choose_variants(part, "digest-1", 0, seed=0) == part.variants
+    assert jobs.choose_variants(part, "digest-1", 20, seed=0) == part.variants
