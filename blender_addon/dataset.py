@@ -12,10 +12,7 @@ from .utils.jobs import UsageError
 def prepare_output(out: Path) -> Path:
     """Create `out` if needed and check it can be written; clear stale temporaries."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = atomic.temporary_name(out / "write-test")
-        probe.write_bytes(b"")
-        probe.unlink()
+        atomic.make_writable_folder(out)
     except OSError as e:
         raise UsageError(f"{out}: cannot write to the output folder ({e.strerror or e})") from None
     atomic.remove_stale(out)

@@ -33,6 +33,16 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def make_writable_folder(folder: Path) -> Path:
+    """Create `folder` if needed and prove it can be written (OSError if not), by writing and
+    removing a temporary file, so that a batch fails before its first output, not after."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = temporary_name(folder / "write-test")
+    probe.write_bytes(b"")
+    probe.unlink()
+    return folder
+
+
 def remove_stale(folder: Path) -> int:
     """Delete temporary files whose writing process is gone (a killed run); return the count."""
     removed = 0

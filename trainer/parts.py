@@ -196,10 +196,7 @@ def _prepare(out: Path, overwrite: bool) -> Path:
                 raise PartsError(f"{out}: folder is not empty (use --overwrite to replace it)")
             for child in out.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-        probe = atomic.temporary_name(out / "write-test")
-        probe.write_bytes(b"")
-        probe.unlink()
+        atomic.make_writable_folder(out)
     except OSError as e:
         raise PartsError(f"{out}: cannot write to the output folder ({e.strerror or e})") from None
     return out
