@@ -49,8 +49,8 @@ def main() -> None:
     parser.add_argument("--unseen", type=int, default=100, help="unseen parts (default: 100)")
     parser.add_argument("--new", type=int, default=6, help="parts in the table (default: 6)")
     parser.add_argument("--size", type=int, default=300, help="meta-image px (default: 300)")
-    parser.add_argument("--image-size", type=int, default=96, help="model input (default: 96)")
-    parser.add_argument("--epochs", type=int, default=18, help="image model (default: 18)")
+    parser.add_argument("--image-size", type=int, default=100, help="model input (default: 100)")
+    parser.add_argument("--epochs", type=int, default=30, help="image model (default: 30)")
     parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
     parser.add_argument(
         "--rotations", type=int, default=5, help="rotations rendered per part (default: 5)"

@@ -7,11 +7,11 @@ JAX and Keras but not TensorFlow, MLflow or Blender.
 `prepare` (here, with Pillow) reads rendered meta-images, resizes them with a box filter to a
 multiple of 10 (so every output pixel comes from one tile: shuffling tiles after resizing is then
 the same as before), and splits the training folders by part into train and validation.
-`run` trains the same EfficientNetB0 as `python -m trainer train --weights none` (same builder)
-and prints one JSON line per epoch: throughput, and accuracy on validation and on the unseen
-parts. With `--throughput` it then times B0 at 224 px, head only and all layers, on random
-arrays (the figures of bench/train.py on the CPU). Prepared for a GPU machine; so far run here
-on the CPU only (TensorFlow backend).
+`run` trains the seed's EfficientNetB0 (`train --weights none --base efficientnet --view-units 0
+--pooling max`) and prints one JSON line per epoch: throughput, and accuracy on validation and on
+the unseen parts. With `--throughput` it then times B0 at 224 px, head only and all layers, on
+random arrays (the figures of bench/train.py on the CPU). Prepared for a GPU machine; so far run
+here on the CPU only (TensorFlow backend).
 """
 
 from __future__ import annotations

@@ -87,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = command(
         "train",
-        "train an EfficientNet on a folder of meta-images, tracked in MLflow",
-        "Read DIR/manifest.csv, split train/validation/test by part, train (transfer learning "
-        "with --weights imagenet or a file; from scratch with --weights none), evaluate on the "
+        "train the image model on a folder of meta-images, tracked in MLflow",
+        "Read DIR/manifest.csv, split train/validation/test by part, train (transfer learning of "
+        "EfficientNet with --weights imagenet or a file, beside the view-colour path; from "
+        "scratch with --weights none, the view-colour path alone), evaluate on the "
         "test split, log everything to MLflow, register the model as a version of "
         "'milling-directions' and give it the 'champion' alias only if it beats the current "
         "champion on the same test data. A checkpoint is written after every epoch; a run that "
@@ -109,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune = command(
         "tune",
         "search base model, pooling and head with Optuna (each trial a nested MLflow run)",
-        "Run --trials training runs that vary the EfficientNet variant (--variants), global "
-        "pooling, an optional hidden Dense layer, dropout and learning rate, scored on validation "
+        "Run --trials training runs that vary the view-colour path's width, the EfficientNet "
+        "variant (--variants) and pooling (with a base), an optional hidden Dense layer, dropout "
+        "and learning rate, scored on validation "
         "accuracy. Every trial is a full `train` run, nested under one study run, and registered: "
         "the champion rule still decides which model serves. Other options as for `train`.",
     )

@@ -23,6 +23,9 @@ VARIANTS: dict[str, int] = {
 """EfficientNet variant -> input resolution (the table in the Keras documentation)."""
 
 POOLINGS = ("max", "avg", "cells")
+BASES = ("auto", "efficientnet", "none")
+VIEW_IMAGE_SIZE = 100
+"""Input resolution of a model without a base: a multiple of the 10 x 10 grid."""
 MODEL_NAME = "milling-directions"
 CHAMPION = "champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -121,9 +124,24 @@ class RunConfig:
 class TrainConfig(RunConfig):
     """An image-model run (`train`, and each trial of `tune`)."""
 
+    base: str = option(
+        "auto",
+        "efficientnet: EfficientNet --variant, beside the view-colour path if --view-units; "
+        "none: the view-colour path alone (from scratch it generalised to unseen part families "
+        "far better: README); auto: efficientnet with pretrained --weights, none without",
+        choices=BASES,
+    )
+    view_units: int = option(
+        64,
+        "channels of the view-colour path (per-pixel features of the normal colours, averaged "
+        "over each view's tile: which view sees which normals); 0 = no such path",
+    )
     variant: str = option("B0", "EfficientNet variant", choices=tuple(VARIANTS), type=str.upper)
     image_size: int | None = option(
-        None, "input resolution (default: the variant's, 224 for B0 ... 600 for B7)", metavar="PX"
+        None,
+        "input resolution (default: the variant's, 224 for B0 ... 600 for B7; with --base none "
+        f"{VIEW_IMAGE_SIZE}, {VIEW_IMAGE_SIZE // 10} px per view)",
+        metavar="PX",
     )
     weights: str = option(
         "imagenet",
@@ -197,8 +215,14 @@ class TrainConfig(RunConfig):
             raise ConfigError(
                 f"unknown variant {self.variant!r}; expected one of {', '.join(VARIANTS)}"
             )
+        if self.base not in BASES:
+            raise ConfigError(f"base must be one of {', '.join(BASES)}, got {self.base!r}")
+        if self.base == "auto":
+            self.base = "efficientnet" if self.weights.lower() != "none" else "none"
+        if self.view_units < 0 or (self.base == "none" and not self.view_units):
+            raise ConfigError("--view-units must be at least 1 with --base none (0: no path)")
         if self.image_size is None:
-            self.image_size = VARIANTS[self.variant]
+            self.image_size = VARIANTS[self.variant] if self.base != "none" else VIEW_IMAGE_SIZE
         if self.lr_schedule not in ("cosine", "constant"):
             raise ConfigError(
                 f"lr-schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}"
@@ -214,7 +238,7 @@ class TrainConfig(RunConfig):
 
     @property
     def pretrained(self) -> bool:
-        return self.weights.lower() != "none"
+        return self.base == "efficientnet" and self.weights.lower() != "none"
 
 
 @dataclass

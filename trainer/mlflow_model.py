@@ -24,6 +24,8 @@ class MillingDirectionsModel(mlflow.pyfunc.PythonModel):
         console.import_tensorflow()
         import keras
 
+        from trainer import views  # noqa: F401  registers the view-colour path's layer
+
         self.model = keras.saving.load_model(context.artifacts["keras_model"], compile=False)
         self.model.jit_compile = False  # as in training: the same kernels, the same numbers
         self.config = dict(context.model_config)

@@ -1,4 +1,5 @@
-"""The classifier: a Keras EfficientNet base, global max pooling, dropout, one Dense per class.
+"""The classifier: a Keras EfficientNet base and/or the view-colour path (views.py), then
+dropout and one Dense per class.
 
 Transfer learning follows the Keras fine-tuning guide: train the head on a frozen base, then
 unfreeze the last `unfreeze` layers, BatchNormalization kept frozen, at a lower learning rate.
@@ -15,6 +16,7 @@ from keras import layers
 
 from shared import classes
 
+from . import views
 from .errors import TrainerError
 
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
@@ -66,8 +68,13 @@ def build(
     pretrained: bool | None = None,
     cell_units: int = 16,
     drop_connect: float = DROP_CONNECT,
-) -> tuple[keras.Model, keras.Model]:
-    """(model, its EfficientNet base). Inputs: float32 images in [0, 255], size image_size.
+    base_kind: str = "efficientnet",
+    view_units: int = 0,
+) -> tuple[keras.Model, keras.Model | None]:
+    """(model, its EfficientNet base or None). Inputs: float32 images in [0, 255], image_size.
+
+    `base_kind` 'none' leaves EfficientNet out; `view_units` > 0 adds the view-colour path
+    (views.py) beside the base, its features joined to the base's before the head.
 
     The head: global `pooling` ('max' or 'avg'), or 'cells' (a 1x1 convolution of `cell_units`
     channels on every cell of the final map, flattened: the position of a cell is which views
@@ -76,6 +83,27 @@ def build(
     `pretrained` (default: whether `weights` are given) builds the graph of a pretrained model
     without loading its weights, for weights about to come from a checkpoint.
     """
+    inputs = keras.Input((image_size, image_size, 3), name="meta_image")
+    paths, base = [views.view_colours(inputs, view_units)] if view_units else [], None
+    if base_kind == "efficientnet":
+        base, features = _efficientnet(
+            inputs, variant, weights, bn_momentum, pooling, pretrained, cell_units, drop_connect
+        )
+        paths.insert(0, features)
+    if not paths:
+        raise ValueError("a model needs a base or the view-colour path")
+    x = paths[0] if len(paths) == 1 else layers.Concatenate(name="joined")(paths)
+    if head_units:
+        x = layers.Dense(head_units, activation="relu", name="head")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
+    name = f"efficientnet_{variant.lower()}" if base is not None else "view_colours"
+    return keras.Model(inputs, outputs, name=f"milling_{name}"), base
+
+
+def _efficientnet(inputs, variant, weights, bn_momentum, pooling, pretrained, cell_units, rate):
+    """(base, its pooled features) on `inputs`."""
+    image_size = inputs.shape[1]
     pretrained = bool(weights) if pretrained is None else pretrained
     try:
         base = BASES[variant](
@@ -87,8 +115,7 @@ def build(
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = bn_momentum
         elif isinstance(layer, layers.Dropout) and layer.name.endswith("drop"):
-            layer.rate = layer.rate * drop_connect / DROP_CONNECT  # read when training traces
-    inputs = keras.Input((image_size, image_size, 3), name="meta_image")
+            layer.rate = layer.rate * rate / DROP_CONNECT  # read when training traces
     # A pretrained base runs in inference mode even once unfrozen (the fine-tuning guide).
     x = base(inputs, training=False if pretrained else None)
     if pooling == "cells":
@@ -97,11 +124,7 @@ def build(
     else:
         pool = layers.GlobalMaxPooling2D if pooling == "max" else layers.GlobalAveragePooling2D
         x = pool(name=f"{pooling}_pool")(x)
-    if head_units:
-        x = layers.Dense(head_units, activation="relu", name="head")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
-    return keras.Model(inputs, outputs, name=f"milling_efficientnet_{variant.lower()}"), base
+    return base, x
 
 
 def freeze_base(base: keras.Model) -> None:

@@ -25,7 +25,10 @@ from .run import Fitted, Prepared, TrainResult, finish, log_setup, prepare
 def train(config: TrainConfig) -> TrainResult:
     """Train, evaluate, log, register, and let the champion rule decide; see the module doc."""
     tracking.connect(config.tracking_uri)
-    weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
+    if config.base == "none":
+        weights_arg, weights_used = None, "none (no EfficientNet base: --base none)"
+    else:
+        weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
     say(f"weights: {weights_used}")
     return _train(config, prepare(config), weights_arg, weights_used)
 
@@ -47,8 +50,9 @@ def resume(
             f"{where}: no stopped run with a checkpoint to resume (checkpoints are written after "
             "each epoch and removed when a run finishes)"
         )
+    before_views = {"base": "efficientnet", "view_units": 0}  # checkpoints older than the path
     config = TrainConfig(
-        **start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
+        **before_views | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
     )
     ready = prepare(config)
     if ready.dataset_fingerprint != start.state.dataset_fingerprint:
@@ -141,6 +145,8 @@ def _fit(
         pretrained=config.pretrained,
         cell_units=config.cell_units,
         drop_connect=config.drop_connect,
+        base_kind=config.base,
+        view_units=config.view_units,
     )
     train_ds = data.pipeline(
         ready.sets["train"],
@@ -162,7 +168,7 @@ def _fit(
     for phase, (name, epochs, rate, prepare_base) in enumerate(_phases(config)):
         if epochs < 1 or (start is not None and phase < start.state.phase):
             continue
-        trainable = prepare_base(base)
+        trainable = prepare_base(base if base is not None else net)
         warmup = min(config.warmup_epochs, epochs - 1) * len(train_ds)
         steps = epochs * len(train_ds) - warmup if config.lr_schedule == "cosine" else 0
         model.compile_model(
@@ -228,7 +234,9 @@ def _frozen(base: keras.Model) -> int:
 
 def _schedule(config: TrainConfig) -> str:
     if not config.pretrained:
-        return f"from scratch: all layers, {config.epochs} epochs"
+        what = "EfficientNet" if config.base == "efficientnet" else "no base"
+        paths = f"{what}{', view colours' if config.view_units else ''}"
+        return f"from scratch ({paths}): all layers, {config.epochs} epochs"
     return (
         f"transfer: head {config.epochs} epochs, then last {config.unfreeze} layers "
         f"(BatchNorm frozen) {config.fine_tune_epochs} epochs"

@@ -1,4 +1,5 @@
-"""`tune(config, trials) -> dict`: an Optuna study over the base model, the pooling and the head.
+"""`tune(config, trials) -> dict`: an Optuna study over the base model, the pooling, the
+view-colour path and the head (variant and pooling only where the run has an EfficientNet base).
 
 Each trial is a whole `train()` run, nested under the study's MLflow run, registered like any
 other: the champion rule (not the study) still decides which model serves. Trials are scored on
@@ -16,6 +17,7 @@ from .train import train
 
 SPACE = {
     "pooling": ["cells", "max", "avg"],
+    "view_units": [32, 64, 128],
     "head_units": [0, 128, 256],
     "dropout": (0.1, 0.5),
     "learning_rate": (3e-4, 3e-3),
@@ -34,7 +36,10 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tracking.connect(config.tracking_uri)
+    efficientnet = config.base == "efficientnet"
     space = SPACE | {"variant": variants}
+    if not efficientnet:
+        space = {k: v for k, v in space.items() if k not in ("variant", "pooling")}
     with tracking.run(config.experiment, name="tune", tags={"type": "tuning"}) as parent:
         tracking.log_params(
             {
@@ -45,13 +50,14 @@ def tune(
         )
 
         def objective(trial: optuna.Trial) -> float:
-            variant = trial.suggest_categorical("variant", variants)
+            pick = trial.suggest_categorical
             trial_config = replace(
                 config,
-                variant=variant,
+                variant=pick("variant", variants) if efficientnet else config.variant,
                 image_size=config.image_size if explicit_size else None,
-                pooling=trial.suggest_categorical("pooling", SPACE["pooling"]),
-                head_units=trial.suggest_categorical("head_units", SPACE["head_units"]),
+                pooling=pick("pooling", SPACE["pooling"]) if efficientnet else config.pooling,
+                view_units=pick("view_units", SPACE["view_units"]),
+                head_units=pick("head_units", SPACE["head_units"]),
                 dropout=trial.suggest_float("dropout", *SPACE["dropout"]),
                 learning_rate=trial.suggest_float(
                     "learning_rate", *SPACE["learning_rate"], log=True

@@ -18,6 +18,7 @@ def test_the_recipe_options_train_and_travel_with_the_logged_model(tmp_path):
     config = TrainConfig(
         data=tmp_path / "data",
         weights="none",
+        base="efficientnet",
         image_size=64,
         epochs=3,
         cell_units=4,

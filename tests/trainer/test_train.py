@@ -82,8 +82,10 @@ def test_run_records_everything(runs):
         "skipped_rows",
     ):
         assert key in params, key
-    assert params["weights_used"] == "none (random initialisation)"
-    assert params["image_size"] == "64" and params["variant"] == "B0"
+    # From scratch, the default base is none: the view-colour path alone, no weights to load.
+    assert params["base"] == "none" and params["view_units"] == "64"
+    assert params["weights_used"] == "none (no EfficientNet base: --base none)"
+    assert params["image_size"] == "64" and "no base, view colours" in params["schedule"]
     for split in ("val", "test"):
         for name in (
             "loss",

@@ -17,6 +17,7 @@ def test_each_trial_is_a_nested_registered_run_and_the_rule_picks_the_champion(t
     config = TrainConfig(
         data=tmp_path / "data",
         weights="none",
+        base="efficientnet",  # the variant and the pooling are searched only with a base
         image_size=32,
         epochs=1,
         tracking_uri=store,

@@ -76,3 +76,19 @@ def test_resume_refuses_other_training_options(capsys):
         main(["train", "--resume", "--epochs", "3", "--no-checkpoints"])
     assert stop.value.code == 2
     assert "drop --epochs, --no-checkpoints" in capsys.readouterr().err
+
+
+def test_the_base_follows_the_weights_unless_given():
+    from trainer.config import ConfigError
+
+    pretrained, scratch = TrainConfig(data="d"), TrainConfig(data="d", weights="none")
+    assert (pretrained.base, pretrained.image_size, pretrained.pretrained) == (
+        "efficientnet",
+        224,
+        True,
+    )
+    assert (scratch.base, scratch.image_size, scratch.pretrained) == ("none", 100, False)
+    assert TrainConfig(data="d", weights="none", base="efficientnet").image_size == 224
+    assert not TrainConfig(data="d", base="none").pretrained  # no base: nothing to load
+    with pytest.raises(ConfigError, match="--view-units"):
+        TrainConfig(data="d", base="none", view_units=0)
