@@ -84,12 +84,14 @@ def build(
     without loading its weights, for weights about to come from a checkpoint.
     """
     inputs = keras.Input((image_size, image_size, 3), name="meta_image")
-    paths, base = [views.view_colours(inputs, view_units)] if view_units else [], None
+    paths, base = [], None
     if base_kind == "efficientnet":
         base, features = _efficientnet(
             inputs, variant, weights, bn_momentum, pooling, pretrained, cell_units, drop_connect
         )
-        paths.insert(0, features)
+        paths.append(features)
+    if view_units:
+        paths.append(views.view_colours(inputs, view_units))
     if not paths:
         raise ValueError("a model needs a base or the view-colour path")
     x = paths[0] if len(paths) == 1 else layers.Concatenate(name="joined")(paths)

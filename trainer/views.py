@@ -14,11 +14,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-GRID = 10
-"""Meta-images are GRID x GRID views (shared.views.ROWS/COLS)."""
+from shared.views import COLS, ROWS
 
 
-def tile_shares(pixels: int, tiles: int = GRID) -> np.ndarray:
+def tile_shares(pixels: int, tiles: int) -> np.ndarray:
     """(tiles, pixels): the share of pixel p inside tile i, divided by the tile's width, so that
     a row of it averages over the tile. Exact for any size: a pixel on a border between two
     tiles counts in both by the part of it that lies in each."""
@@ -34,21 +33,21 @@ def tile_shares(pixels: int, tiles: int = GRID) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="milling")
 class ViewMeans(layers.Layer):
-    """(N, H, W, C) -> (N, GRID, GRID, C): the mean of each view's tile."""
+    """(N, H, W, C) -> (N, ROWS, COLS, C): the mean of each view's tile."""
 
     def build(self, input_shape) -> None:
-        self.rows = ops.convert_to_tensor(tile_shares(input_shape[1]))
-        self.cols = ops.convert_to_tensor(tile_shares(input_shape[2]))
+        self.rows = ops.convert_to_tensor(tile_shares(input_shape[1], ROWS))
+        self.cols = ops.convert_to_tensor(tile_shares(input_shape[2], COLS))
 
     def call(self, x):
         return ops.einsum("ih,nhwc,jw->nijc", self.rows, x, self.cols)
 
     def compute_output_shape(self, input_shape) -> tuple:
-        return (input_shape[0], GRID, GRID, input_shape[3])
+        return (input_shape[0], ROWS, COLS, input_shape[3])
 
 
 def view_colours(images, units: int):
-    """The path's features (N, GRID * GRID * units) of float32 images in [0, 255]."""
+    """The path's features (N, ROWS * COLS * units) of float32 images in [0, 255]."""
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="view_colours_scale")(images)
     x = layers.Conv2D(units, 1, activation="relu", name="view_colours_1")(x)
     x = layers.Conv2D(units, 1, activation="relu", name="view_colours_2")(x)
