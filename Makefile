@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO := build/demo
 DEMO_STORE := sqlite:///$(DEMO)/mlflow.db
 
-.PHONY: help setup lint test demo addon bench clean
+.PHONY: help setup lint test demo model addon bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ test: setup lint ## Set up, lint and run the whole test suite
 
 demo: setup ## Set up and run the pipeline end to end (demo.py): parts, meta-images, both models, table
 	$(PY) demo.py --out $(DEMO)
+
+model: setup ## Train the add-on's built-in model (model.py) into blender_addon/models/
+	$(PY) model.py
 
 addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist

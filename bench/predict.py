@@ -1,5 +1,5 @@
 """Prediction latency in Blender: from the Predict operator's start to the answer on the part,
-with a warm local scoring server, for a ~10,000-triangle part.
+with a warm local scoring server and with the built-in model, for a ~10,000-triangle part.
 
     python bench/predict.py [--repeats 10]
 
@@ -90,6 +90,7 @@ def main() -> None:
                     time.sleep(0.5)
             write_stl(tmp / "block.stl", machined_block())
             timings = operator_latency(tmp / "block.stl", url, args.repeats)
+            builtin = builtin_latency(args.repeats)
         finally:
             os.killpg(server.pid, 15)
     total, render, ask = (statistics.median(t) for t in zip(*timings, strict=True))
@@ -102,6 +103,11 @@ def main() -> None:
         f"{min(t[0] for t in timings):.3f} s, {args.repeats} runs) -- target 1 s"
     )
     print(f"  of which render the meta-image {render:.3f} s, ask the server {ask:.3f} s")
+    print(
+        f"Predict operator with the built-in model, start to arrow: median "
+        f"{statistics.median(builtin):.3f} s (first {builtin[0]:.3f} s, max {max(builtin):.3f} s; "
+        f"{statistics.median(builtin) / total:.2f}x the server's time)"
+    )
 
 
 def operator_latency(stl: Path, url: str, repeats: int) -> list[tuple[float, float, float]]:
@@ -113,11 +119,11 @@ def operator_latency(stl: Path, url: str, repeats: int) -> list[tuple[float, flo
     from blender_addon.utils import client
 
     prefs = bpy.context.preferences.addons["blender_addon"].preferences
-    prefs.server_url = url
+    prefs.backend, prefs.server_url = "SERVER", url
     bpy.ops.milling.import_stl(filepath=str(stl))
     bpy.ops.milling.predict()  # warm: the server's first call traces the model
     out = []
-    settings = client.ModelSettings(server_url=url)
+    settings = client.ModelSettings(mode="server", server_url=url)
     for _ in range(repeats):
         start = time.perf_counter()
         bpy.ops.milling.predict()
@@ -128,6 +134,20 @@ def operator_latency(stl: Path, url: str, repeats: int) -> list[tuple[float, flo
         t1 = time.perf_counter()
         client.ask(png, settings, online_access=False)
         out.append((total, t1 - t0, time.perf_counter() - t1))
+    return out
+
+
+def builtin_latency(repeats: int) -> list[float]:
+    """The Predict operator with the built-in model, on the part imported before (first call
+    included: it loads the weights)."""
+    import bpy
+
+    bpy.context.preferences.addons["blender_addon"].preferences.backend = "BUILTIN"
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        assert bpy.ops.milling.predict() == {"FINISHED"}
+        out.append(time.perf_counter() - start)
     return out
 
 

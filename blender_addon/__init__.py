@@ -1,8 +1,8 @@
 """Milling Directions: render normal-map meta-images of workpieces (Blender extension).
 
 The package also runs outside Blender's UI: `python -m blender_addon` (with the `bpy` module)
-and `blender --background --python blender_addon/cli.py -- ...`. UI modules are imported in
-`register()` so that the command line never loads them.
+and `blender --background --python-exit-code 1 --python blender_addon/cli.py -- ...`. UI
+modules are imported in `register()` so that the command line never loads them.
 """
 
 

@@ -1,7 +1,9 @@
 """Command line of the add-on: the same code with the `bpy` module or inside Blender.
 
 python -m blender_addon render INPUT... --out DIR [--labels CSV] [--size 600] [--workers N]
-blender --background --python blender_addon/cli.py -- render INPUT... --out DIR ...
+blender --background --python-exit-code 1 --python blender_addon/cli.py -- render INPUT... --out DIR
+
+(Without --python-exit-code 1, Blender exits 0 after a Python exception.)
 """
 
 from __future__ import annotations
@@ -26,8 +28,21 @@ exit codes: 0 all done, 1 some inputs failed (each named on stderr), 2 usage err
 examples:
   python -m blender_addon render parts/ --out data/ --labels parts/labels.csv --rotations
   python -m blender_addon render a.stl b.stl --out data/ --size 300 --workers 2
-  blender --background --python blender_addon/cli.py -- render parts/ --out data/
+  blender --background --python-exit-code 1 --python blender_addon/cli.py -- \\
+      render parts/ --out data/
 """
+
+
+MIN_BLENDER = (4, 2, 0)
+"""blender_manifest.toml's blender_version_min (older Blenders' Cycles crash on our scenes)."""
+
+
+def blender_too_old(version: tuple, version_string: str) -> str:
+    """The error line for a Blender older than MIN_BLENDER, or ''."""
+    if tuple(version) >= MIN_BLENDER:
+        return ""
+    need = ".".join(map(str, MIN_BLENDER))
+    return f"error: Milling Directions needs Blender {need} or newer; this is {version_string}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,19 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="predict the milling direction of STL parts (the panel's button, headless)",
         description=(
-            "Render each part's meta-image in memory and ask the model, exactly as the panel's "
-            'Predict button does. Prints one JSON object per part: {"input", "label", '
-            '"probabilities", "model_uri", "model_version"}.'
+            "Ask the model for each part exactly as the panel's Predict button does: the "
+            "built-in model reads the mesh; a champion gets the part's meta-image, rendered in "
+            'memory. Prints one JSON object per part: {"input", "label", "probabilities", '
+            '"model_uri", "model_version"} (model_uri names the model that answered).'
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     predict.add_argument("inputs", nargs="+", metavar="PART.stl")
     predict.add_argument(
+        "--model",
+        choices=("builtin", "server", "python"),
+        help="which model answers: builtin (shipped inside the add-on, numpy only, offline), "
+        "server (your champion behind --server), python (your champion through --python); "
+        "default: python with --python, server with --server, else builtin",
+    )
+    predict.add_argument(
         "--server",
-        default=client.DEFAULT_SERVER,
         metavar="URL",
-        help="MLflow scoring server (python -m trainer serve; default: %(default)s)",
+        help=f"MLflow scoring server (python -m trainer serve; default: {client.DEFAULT_SERVER})",
     )
     predict.add_argument(
         "--python",
@@ -206,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "bpy" in sys.modules:  # inside Blender (or with the module): refuse an old one first
+        app = sys.modules["bpy"].app
+        if message := blender_too_old(app.version, app.version_string):
+            print(message, file=sys.stderr)
+            return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "render":
@@ -232,9 +259,13 @@ def _predict(args: argparse.Namespace) -> int:
             raise
         print("error: the 'bpy' module is not installed: run `make setup`", file=sys.stderr)
         return 2
+    mode = args.model or ("python" if args.python else "server" if args.server else "builtin")
+    if mode == "python" and not args.python:
+        print("error: --model python needs --python PATH", file=sys.stderr)
+        return 2
     settings = client.ModelSettings(
-        mode="python" if args.python else "server",
-        server_url=args.server,
+        mode=mode,
+        server_url=args.server or client.DEFAULT_SERVER,
         python=args.python or "",
         tracking_uri=args.tracking_uri,
         timeout=args.timeout,
@@ -300,7 +331,8 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             raise
         print(
             "error: the 'bpy' module is not installed: run `make setup`, or use "
-            "`blender --background --python blender_addon/cli.py -- render ...`",
+            "`blender --background --python-exit-code 1 --python blender_addon/cli.py -- "
+            "render ...`",
             file=sys.stderr,
         )
         return 2

@@ -1,5 +1,7 @@
 """The "Milling" tab of the 3D viewport sidebar, and drag-and-drop of STL files."""
 
+import textwrap
+
 import bpy
 
 from ._shared import classes
@@ -14,10 +16,14 @@ class VIEW3D_PT_milling(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.milling
-        self.draw_prediction(layout, props)
+        width = max(20, int(context.region.width / (7 * context.preferences.view.ui_scale)))
+        self.draw_prediction(layout, props, width)
 
         if props.running:
-            layout.progress(factor=props.progress, type="BAR", text=props.status)
+            layout.progress(factor=props.progress, type="BAR", text=props.job_status)
+        elif props.job_status:
+            icon = "ERROR" if props.job_error else "CHECKMARK"
+            lines(layout.box().column(align=True), props.job_status, icon, width)
 
         box = layout.box()
         box.label(text="Meta-images", icon="RENDER_STILL")
@@ -37,14 +43,15 @@ class VIEW3D_PT_milling(bpy.types.Panel):
         layout.operator("milling.import_stl", icon="IMPORT")
 
     @staticmethod
-    def draw_prediction(layout, props) -> None:
+    def draw_prediction(layout, props, width: int) -> None:
         box = layout.box()
         row = box.row()
         row.scale_y = 1.5
         row.enabled = not props.predicting
         row.operator("milling.predict", icon="ORIENTATION_NORMAL")
         if props.status:
-            box.label(text=props.status, icon="TIME" if props.predicting else "INFO")
+            icon = "TIME" if props.predicting else "ERROR" if props.status_error else "INFO"
+            lines(box.column(align=True), props.status, icon, width)
         if props.prediction_label:
             box.label(text=f"{props.prediction_part}: mill from {props.prediction_label}")
             for name, p in zip(classes.CLASSES, props.prediction_probabilities, strict=True):
@@ -54,6 +61,12 @@ class VIEW3D_PT_milling(bpy.types.Panel):
         row = box.row(align=True)
         row.operator("milling.start_server", icon="PLAY")
         row.operator("milling.stop_server", icon="PAUSE", text="")
+
+
+def lines(layout, text: str, icon: str, width: int) -> None:
+    """A message wrapped to the panel's width (a label cuts it off), the icon on its first line."""
+    for i, line in enumerate(textwrap.wrap(text, width) or [""]):
+        layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
 class MILLING_FH_stl(bpy.types.FileHandler):

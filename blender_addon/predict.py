@@ -13,7 +13,7 @@ from mathutils import Matrix, Vector
 from ._shared import classes, metaimage, stl
 from .render import MetaImageRenderer
 from .selection import object_triangles
-from .utils import client
+from .utils import builtin, client
 
 ARROW_TAG = "milling_arrow"
 """Custom property that marks the add-on's arrow; the only object prediction adds or removes."""
@@ -54,6 +54,19 @@ def online_access() -> bool:
     return bool(getattr(bpy.app, "online_access", True))
 
 
+def answer(
+    triangles: np.ndarray, settings: client.ModelSettings, online: bool
+) -> client.Prediction:
+    """Ask the model the settings name: the built-in one reads the mesh (no rendering), the
+    champion its meta-image. ClientError if it cannot answer."""
+    if settings.mode == "builtin":
+        try:
+            return builtin.load().predict(triangles)
+        except builtin.BuiltinError as e:
+            raise client.ClientError(str(e)) from None
+    return client.ask(meta_image(triangles), settings, online)
+
+
 def predict_files(
     paths: list[str], settings: client.ModelSettings, online: bool | None = None
 ) -> tuple[list[tuple[str, client.Prediction]], list[str]]:
@@ -62,8 +75,7 @@ def predict_files(
     answers, errors = [], []
     for path in paths:
         try:
-            png = meta_image(stl.read_stl(path).triangles)
-            answers.append((path, client.ask(png, settings, online)))
+            answers.append((path, answer(stl.read_stl(path).triangles, settings, online)))
         except (stl.StlError, client.ClientError) as e:
             errors.append(str(e) if isinstance(e, stl.StlError) else f"{path}: {e}")
     return answers, errors
@@ -73,12 +85,23 @@ def predict_files(
 
 
 def remove_arrows() -> None:
-    """Remove every arrow the add-on made (and its mesh); nothing else."""
+    """Remove every arrow the add-on made (and its mesh and material); nothing else."""
     for obj in [o for o in bpy.data.objects if o.get(ARROW_TAG)]:
         mesh = obj.data
+        materials = list(mesh.materials) if mesh is not None else []
         bpy.data.objects.remove(obj)
         if mesh is not None and mesh.users == 0:
             bpy.data.meshes.remove(mesh)
+        for material in materials:
+            if material is not None and material.users == 0:
+                bpy.data.materials.remove(material)
+
+
+def confidence_colour(confidence: float) -> tuple[float, float, float, float]:
+    """Red for a guess (1/5, chance), through amber, to green for a sure answer."""
+    t = min(max((confidence - 0.2) / 0.8, 0.0), 1.0)
+    red, green = np.array([0.9, 0.1, 0.05]), np.array([0.1, 0.75, 0.15])
+    return (*map(float, red + (green - red) * t), 1.0)
 
 
 def show_arrow(
@@ -106,7 +129,12 @@ def show_arrow(
     arrow[ARROW_TAG] = True
     arrow["milling_part"] = part.name
     arrow["milling_label"] = answer.label
-    arrow.color = (1.0, 0.2, 0.1, 1.0)
+    colour = confidence_colour(answer.confidence)
+    # Solid view (the default shading) shows a material's viewport colour, not the object's.
+    material = bpy.data.materials.new("Milling Direction")
+    material.diffuse_color = colour
+    mesh.materials.append(material)
+    arrow.color = colour
     arrow.show_in_front = True
     arrow.hide_select = True
     scene.collection.objects.link(arrow)

@@ -1,9 +1,9 @@
-"""Add-on preferences: how to reach the model."""
+"""Add-on preferences: which model answers (the built-in one, or your champion) and how."""
 
 import bpy
 from bpy.props import EnumProperty, FloatProperty, StringProperty
 
-from .utils import client
+from .utils import builtin, client
 
 
 class MillingPreferences(bpy.types.AddonPreferences):
@@ -12,6 +12,12 @@ class MillingPreferences(bpy.types.AddonPreferences):
     backend: EnumProperty(
         name="Ask the Model",
         items=[
+            (
+                "BUILTIN",
+                "Built-in Model",
+                "The face-normal model shipped with the add-on: answers offline in well under "
+                "a second, nothing to install",
+            ),
             ("SERVER", "Model Server", "POST the meta-image to an MLflow scoring server (fast)"),
             (
                 "PYTHON",
@@ -20,7 +26,7 @@ class MillingPreferences(bpy.types.AddonPreferences):
                 "the model every time)",
             ),
         ],
-        default="SERVER",
+        default="BUILTIN",
     )
     server_url: StringProperty(
         name="Server URL",
@@ -43,6 +49,13 @@ class MillingPreferences(bpy.types.AddonPreferences):
     def draw(self, context):
         layout = self.layout
         layout.prop(self, "backend", expand=True)
+        if self.backend == "BUILTIN":
+            try:
+                model = builtin.load()
+                layout.label(text=model.summary, icon="CHECKMARK")
+            except builtin.BuiltinError as e:
+                layout.label(text=str(e), icon="ERROR")
+        layout.label(text="Your own champion (after `make demo`, see the README):")
         layout.prop(self, "server_url")
         layout.prop(self, "python")
         layout.prop(self, "tracking_uri")
@@ -53,14 +66,19 @@ class MillingPreferences(bpy.types.AddonPreferences):
             )
 
 
+def addon_preferences(context) -> MillingPreferences | None:
+    """The add-on's preferences (None if it is not registered as an add-on)."""
+    addon = context.preferences.addons.get(__package__)
+    return None if addon is None else addon.preferences
+
+
 def model_settings(context) -> client.ModelSettings:
     """The preferences as plain settings (defaults if the add-on is not registered as such)."""
-    addon = context.preferences.addons.get(__package__)
-    if addon is None:
+    p = addon_preferences(context)
+    if p is None:
         return client.ModelSettings()
-    p = addon.preferences
     return client.ModelSettings(
-        mode="python" if p.backend == "PYTHON" else "server",
+        mode={"BUILTIN": "builtin", "PYTHON": "python"}.get(p.backend, "server"),
         server_url=p.server_url,
         python=bpy.path.abspath(p.python) if p.python else "",
         tracking_uri=p.tracking_uri,

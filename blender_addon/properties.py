@@ -1,5 +1,8 @@
 """The add-on's scene state: one PropertyGroup at `scene.milling`."""
 
+import tempfile
+from pathlib import Path
+
 import bpy
 from bpy.props import (
     BoolProperty,
@@ -13,20 +16,27 @@ from bpy.props import (
 from ._shared import classes, metaimage
 
 UNLABELLED = "NONE"
-LABEL_ITEMS = [(c, c, f"The tool comes from the {c} side") for c in classes.CLASSES] + [
-    (UNLABELLED, "Unlabelled", "No label: for prediction, not for training")
+LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for training")] + [
+    (c, c, f"Training label: the tool comes from the {c} side") for c in classes.CLASSES
 ]
+TEMP_FOLDER = "milling_meta_images"
+"""Where a relative output folder goes while the .blend file is unsaved (in the temp folder)."""
 
 
 class MillingSceneProperties(bpy.types.PropertyGroup):
     output_dir: StringProperty(
         name="Output Folder",
-        description="Folder for meta-images and manifest.csv",
+        description="Folder for meta-images and manifest.csv (relative to the .blend file; "
+        "while it is unsaved, inside the system temp folder)",
         subtype="DIR_PATH",
         default="//meta_images/",
     )
     label: EnumProperty(
-        name="Label", description="Milling direction of the selected parts", items=LABEL_ITEMS
+        name="Label",
+        description="Training label written to manifest.csv for the selected parts "
+        "(Unlabelled unless you pick one)",
+        items=LABEL_ITEMS,
+        default=UNLABELLED,
     )
     size: IntProperty(
         name="Size",
@@ -52,11 +62,22 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     # Progress of the running job.
     running: BoolProperty(options=set())
     progress: FloatProperty(min=0.0, max=1.0, options=set())
-    status: StringProperty(options=set())
+    job_status: StringProperty(options=set())  # progress while it runs, then its report
+    job_error: BoolProperty(options=set())
     # The last prediction.
+    status: StringProperty(options=set())
+    status_error: BoolProperty(options=set())
     predicting: BoolProperty(options=set())
     prediction_part: StringProperty(options=set())
     prediction_label: StringProperty(options=set())
     prediction_probabilities: FloatVectorProperty(
         size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
     )
+
+
+def output_folder(raw: str) -> Path:
+    """The output folder a user typed, as an absolute path: relative to the .blend file, or,
+    while the file is unsaved, to the system temp folder (never Blender's working folder)."""
+    if raw.startswith("//") and not bpy.data.filepath:
+        return Path(tempfile.gettempdir()) / TEMP_FOLDER / raw[2:]
+    return Path(bpy.path.abspath(raw))

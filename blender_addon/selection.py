@@ -43,9 +43,14 @@ class SelectionJob:
         out.mkdir(parents=True, exist_ok=True)
         self.total = len(self.objects)
         self.done = 0
+        self.unit = "images"
         self.rows: list[manifest.Row] = []
         self.errors: list[str] = []
         self._renderer: MetaImageRenderer | None = None
+
+    @property
+    def current(self) -> str:
+        return self.objects[self.done].name if self.done < self.total else ""
 
     def step(self) -> bool:
         """Render the next object; False when all are done."""

@@ -52,7 +52,8 @@ def worker_command(size: int, strategy: str, threads: int, out: Path) -> list[st
     binary = getattr(getattr(bpy, "app", None), "binary_path", "") if bpy else ""
     if binary:
         script = str(Path(__file__).with_name("cli.py"))
-        return [binary, "--background", "--factory-startup", "--python", script, "--", *args]
+        flags = ["--background", "--factory-startup", "--python-exit-code", "1"]
+        return [binary, *flags, "--python", script, "--", *args]
     return [sys.executable, "-m", "blender_addon", *args]
 
 

@@ -2,7 +2,8 @@
 
 Modules: `classes` (the five milling directions), `views` (the 10x10 view schedule),
 `metaimage` (colour encoding, tiling, PNG provenance), `rotations` (label-preserving cube
-rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer), `png`
+rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer), `facenormals`
+(the face-normal model's features and numpy forward pass), `png`
 (just enough PNG for Blender's bundled Python, which has no Pillow), `atomic` (files that are
 complete or absent), `progress` (progress lines for long work).
 
@@ -12,6 +13,7 @@ Modules import each other relatively so that the add-on zip can carry its own co
 from . import (
     atomic,
     classes,
+    facenormals,
     manifest,
     metaimage,
     png,
@@ -26,6 +28,7 @@ from . import (
 __all__ = [
     "atomic",
     "classes",
+    "facenormals",
     "manifest",
     "metaimage",
     "png",

@@ -57,8 +57,9 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
     with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
         scratch = Path(tmp)
         features = (
-            f"{len(facenormals.DIRECTIONS)} normal directions x (area + "
-            f"{len(facenormals.DEPTH_EDGES) + 1} depth bins) = {facenormals.FEATURES}"
+            f"{len(facenormals.DIRECTIONS)} normal directions x (area + {facenormals.BINS} "
+            f"depth bins) + {len(facenormals.AXES)} axes x {facenormals.BINS} inner-wall "
+            f"depth bins = {facenormals.FEATURES}"
         )
         log_setup(config, ready, scratch, family=FACE_NORMALS.name, features=features)
         net = facenormals.build(config.hidden, config.dropout)
@@ -76,4 +77,12 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
         say(f"face-normal model: {len(validation.history)} epochs")
         fitted = Fitted(run_id, scratch, net, validation.history, validation.best, WEIGHTS, start)
         probabilities = net.predict(x["test"], verbose=0)
-        return finish(config, FACE_NORMALS, ready, fitted, probabilities, hidden=config.hidden)
+        return finish(
+            config,
+            FACE_NORMALS,
+            ready,
+            fitted,
+            probabilities,
+            hidden=config.hidden,
+            features=facenormals.FEATURES,
+        )

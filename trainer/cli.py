@@ -22,7 +22,7 @@ EPILOG = """\
 exit codes: 0 done, 1 some inputs failed (each named on stderr), 2 usage error
 tracking store: --tracking-uri, else $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here
 """
-NEEDS_TENSORFLOW = ("train", "tune", "baseline", "evaluate", "predict")
+NEEDS_TENSORFLOW = ("train", "tune", "baseline", "evaluate", "predict", "builtin")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +156,39 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     store_options(predict)
 
+    builtin = command(
+        "builtin",
+        "export a face-normal model as the Blender add-on's built-in model",
+        "Write the model's weights (DIR/face_normals.npz, plain arrays) and its metadata "
+        "(DIR/face_normals.json: source model, data fingerprint, metrics, command) for the "
+        "add-on to run with numpy alone, and log both to the model's run. `make model` trains "
+        "the shipped one and calls this.",
+    )
+    builtin.add_argument(
+        "--out",
+        type=Path,
+        default=Path("blender_addon/models"),
+        metavar="DIR",
+        help="default: %(default)s (packed into the extension zip)",
+    )
+    builtin.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a measured figure to record in the metadata (repeatable)",
+    )
+    builtin.add_argument(
+        "--made-by", default="", metavar="TEXT", help="the command that made the model"
+    )
+    builtin.add_argument(
+        "--model",
+        default=f"models:/{families.FACE_NORMALS.registered_name}@champion",
+        metavar="URI",
+        help="face-normal model URI (default: %(default)s)",
+    )
+    add_options(builtin, TrainConfig, only=("tracking_uri",))
+
     promote = command(
         "promote",
         "give a model version the 'champion' alias by hand",
@@ -204,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": _evaluate,
         "predict": _predict,
         "promote": _promote,
+        "builtin": _builtin,
         "serve": _serve,
         "ui": _ui,
     }[args.command]
@@ -359,6 +393,25 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _builtin(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from trainer.builtin import export_builtin
+
+    metrics = {}
+    for item in args.metric:
+        name, _, value = item.partition("=")
+        try:
+            metrics[name] = float(value)
+        except ValueError:
+            parser.error(f"--metric {item!r}: expected NAME=NUMBER")
+    _connect(args)
+    meta = export_builtin(args.model, args.out, metrics, args.made_by)
+    print(
+        f"{args.out / 'face_normals.npz'}: {meta['model_uri']} v{meta['model_version']} "
+        f"from {meta['source']['model_uri']} (version {meta['source']['registry_version']})"
+    )
+    return 0
 
 
 def _promote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -16,6 +16,16 @@ import numpy as np
 
 from . import inputs
 from .config import MODEL_NAME
+from .errors import TrainerError
+
+LEGACY_FEATURES = 156
+"""Face-normal features of models logged before the inner-wall block (their config lacks it)."""
+
+
+class ModelMismatchError(TrainerError):
+    """A logged model that this code cannot feed (it was built for other features)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,10 @@ class Family:
     def prepare_batch(self, values: list, config: dict) -> np.ndarray:
         """The network's input for a column of values (bytes, or arrays) in the logged model."""
         raise NotImplementedError
+
+    def cannot_run(self, config: dict) -> str:
+        """Why this code cannot run a model with this logged config (or version tags); ''."""
+        return ""
 
 
 class ImageFamily(Family):
@@ -76,7 +90,20 @@ class FaceNormalFamily(Family):
     def prepare_batch(self, values, config):
         from . import facenormals
 
+        if why := self.cannot_run(config):
+            raise ModelMismatchError(why)
         return np.stack([facenormals.mesh_features(v) for v in values])
+
+    def cannot_run(self, config):
+        from shared.facenormals import FEATURES
+
+        got = int(config.get("features", LEGACY_FEATURES))
+        if got == FEATURES:
+            return ""
+        return (
+            f"the model was trained on {got} mesh features and this code computes {FEATURES}: "
+            "train it again (python -m trainer baseline)"
+        )
 
 
 IMAGE = ImageFamily(

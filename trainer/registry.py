@@ -16,7 +16,7 @@ import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from . import tracking
+from . import families, tracking
 from .config import CHAMPION, MODEL_NAME
 from .console import say
 from .tracking import TrackingError
@@ -195,6 +195,10 @@ def _decide(
         decision, moved = f"v{version} is the champion ({score})", True
     else:
         tags = client.get_model_version(name, current).tags
+        family = next((f for f in families.FAMILIES.values() if f.registered_name == name), None)
+        if family is not None and (why := family.cannot_run(tags)):
+            decision = f"v{version} ({score}) replaces champion v{current}, which cannot run: {why}"
+            return True, decision
         if tags.get("test_fingerprint") == test_fingerprint:
             theirs = Score(float(tags["test_accuracy"]), float(tags["test_macro_f1"]))
             how = "same test split"

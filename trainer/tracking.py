@@ -213,6 +213,13 @@ def artifacts(run_id: str, folder: str = "") -> list[str]:
     return [a.path for a in MlflowClient().list_artifacts(run_id, folder)]
 
 
+def attach(run_id: str, paths: list[Path], folder: str) -> None:
+    """Log files to a finished run (as artifacts under `folder`)."""
+    client = MlflowClient()
+    for path in paths:
+        client.log_artifact(run_id, str(path), folder)
+
+
 # -- the model -----------------------------------------------------------------------------
 
 

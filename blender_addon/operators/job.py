@@ -1,7 +1,8 @@
 """Run a job to its end from scripts, or one step per timer tick from the UI (with progress).
 
-A job has `total`, `done`, `step() -> bool` (False when finished) and `close() -> str`
-(frees resources and returns a summary); it may collect `errors`.
+A job has `total` and `done` (counted in `unit`, e.g. "images"), `current` (what it works on
+next), `step() -> bool` (False when finished) and `close() -> str` (frees resources and
+returns a summary); it may collect `errors`. The panel shows the progress, then the summary.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class JobOperator:
             return {"CANCELLED"}
         self._job = job
         props = context.scene.milling
-        props.running, props.progress, props.status = True, 0.0, "Starting..."
+        props.running, props.progress, props.job_error = True, 0.0, False
+        props.job_status = f"0 / {job.total} {job.unit} (Esc to cancel)"
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.001, window=context.window)
         wm.modal_handler_add(self)
@@ -65,7 +67,7 @@ class JobOperator:
             return self._finish(context, self._job, cancelled=True)
         job = self._job
         props.progress = job.done / max(job.total, 1)
-        props.status = f"{job.done} / {job.total} (Esc to cancel)"
+        props.job_status = f"{job.done} / {job.total} {job.unit}: {job.current} (Esc to cancel)"
         redraw(context)
         return {"RUNNING_MODAL"} if more else self._finish(context, job)
 
@@ -73,9 +75,13 @@ class JobOperator:
         if getattr(self, "_timer", None) is not None:
             context.window_manager.event_timer_remove(self._timer)
             self._timer = None
-        context.scene.milling.running = False
         summary = job.close()
         errors = getattr(job, "errors", [])
+        if cancelled:
+            summary = f"Cancelled after {job.done} of {job.total} {job.unit}: {summary}"
+        props = context.scene.milling
+        props.running, props.job_status = False, summary
+        props.job_error = cancelled or bool(errors)
         for message in errors[:5]:
             self.report({"WARNING"}, message)
         if len(errors) > 5:

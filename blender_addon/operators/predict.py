@@ -12,39 +12,42 @@ from . import redraw
 
 
 class MILLING_OT_predict(bpy.types.Operator):
-    """Ask the champion model from which side the active part should be milled"""
+    """Ask the model (built-in, or your champion) from which side the active part is milled"""
 
     bl_idname = "milling.predict"
     bl_label = "Predict Milling Direction"
     bl_options = {"REGISTER"}
 
     def _start(self, context):
-        """Check the selection and render: (object, triangles, PNG) or None after a report."""
+        """Check the selection: (object, triangles) or None after a report."""
         obj = context.active_object
         try:
             triangles = predict.part_triangles(obj, context.evaluated_depsgraph_get())
         except predict.PredictError as e:
             self.report({"ERROR"}, str(e))
             return None
-        return obj, triangles, predict.meta_image(triangles)
+        return obj, triangles
 
-    def execute(self, context):  # scripts and background mode: all at once
+    def execute(self, context):  # scripts, background mode and the built-in model: at once
         started = self._start(context)
         if started is None:
             return {"CANCELLED"}
-        obj, triangles, png = started
+        obj, triangles = started
         try:
-            answer = client.ask(png, model_settings(context), predict.online_access())
+            answer = predict.answer(triangles, model_settings(context), predict.online_access())
         except client.ClientError as e:
             return self._failed(context, str(e))
         return self._show(context, obj, triangles, answer)
 
-    def invoke(self, context, event):  # the UI: the request runs in a thread, Esc cancels
+    def invoke(self, context, event):  # the UI: a champion's request runs in a thread
+        settings = model_settings(context)
+        if settings.mode == "builtin":  # numpy, well under a second: no thread needed
+            return self.execute(context)
         started = self._start(context)
         if started is None:
             return {"CANCELLED"}
-        self._obj, self._triangles, png = started
-        settings = model_settings(context)
+        self._obj, self._triangles = started
+        png = predict.meta_image(self._triangles)  # bpy: here, not in the thread
         self._outcome = {}
         online = predict.online_access()
 
@@ -58,6 +61,7 @@ class MILLING_OT_predict(bpy.types.Operator):
         self._thread.start()
         props = context.scene.milling
         props.predicting, props.status = True, f"Asking {settings.where}... (Esc to cancel)"
+        props.status_error = False
         self._timer = context.window_manager.event_timer_add(0.05, window=context.window)
         context.window_manager.modal_handler_add(self)
         return {"RUNNING_MODAL"}
@@ -81,6 +85,7 @@ class MILLING_OT_predict(bpy.types.Operator):
 
     def _failed(self, context, message: str):
         context.scene.milling.status = message
+        context.scene.milling.status_error = True
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
@@ -94,6 +99,7 @@ class MILLING_OT_predict(bpy.types.Operator):
         props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"{obj.name}: mill from {answer.label} ({source})"
+        props.status_error = False
         self.report(
             {"INFO"},
             f"{obj.name}: mill from {answer.label} ({answer.confidence:.0%})",

@@ -4,12 +4,28 @@ from pathlib import Path
 
 import bpy
 
-from ..batch import Batch, BatchConfig
+from ..batch import Batch, BatchConfig, Task
+from ..properties import output_folder
 from .job import JobOperator
 
 
 class _FolderJob(Batch):
-    """A Batch that reports like a job: `close()` returns the summary line."""
+    """A Batch that reports like a job: one image per step (so that progress counts images and
+    Esc acts between two grid renders), `close()` returns the summary line."""
+
+    unit = "images"
+
+    def __init__(self, config: BatchConfig):
+        super().__init__(config)
+        self.tasks = [
+            Task(t.source, t.part_id, t.sha256, [v]) for t in self.tasks for v in t.variants
+        ]
+        self.total = self.result.skipped + len(self.tasks)
+        self.done = self.result.skipped
+
+    @property
+    def current(self) -> str:
+        return Path(self.tasks[self._next].source).name if self._next < len(self.tasks) else ""
 
     def close(self) -> str:
         super().close()
@@ -21,7 +37,7 @@ class _FolderJob(Batch):
 
     @property
     def errors(self) -> list[str]:
-        return self.result.errors
+        return list(dict.fromkeys(self.result.errors))  # a part's images share its error
 
 
 class MILLING_OT_render_folder(JobOperator, bpy.types.Operator):
@@ -38,7 +54,7 @@ class MILLING_OT_render_folder(JobOperator, bpy.types.Operator):
         labels = bpy.path.abspath(props.labels_csv) if props.labels_csv else None
         config = BatchConfig(
             inputs=[bpy.path.abspath(props.input_dir)],
-            out=Path(bpy.path.abspath(props.output_dir)),
+            out=output_folder(props.output_dir),
             labels=Path(labels) if labels else None,
             size=props.size,
             rotations=20 if props.rotations else 0,

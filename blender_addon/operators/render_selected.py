@@ -1,10 +1,8 @@
 """Render the selected mesh objects' meta-images into the output folder."""
 
-from pathlib import Path
-
 import bpy
 
-from ..properties import UNLABELLED
+from ..properties import UNLABELLED, output_folder
 from ..selection import SelectionJob
 from .job import JobOperator
 
@@ -25,5 +23,5 @@ class MILLING_OT_render_selected(JobOperator, bpy.types.Operator):
         if not props.output_dir:
             raise ValueError("choose an output folder first")
         label = "" if props.label == UNLABELLED else props.label
-        out = Path(bpy.path.abspath(props.output_dir))
+        out = output_folder(props.output_dir)
         return SelectionJob(context.selected_objects, out, label, props.size)

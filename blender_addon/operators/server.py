@@ -5,7 +5,7 @@ import urllib.parse
 
 import bpy
 
-from ..preferences import model_settings
+from ..preferences import addon_preferences, model_settings
 from ..utils import client
 
 _server: subprocess.Popen | None = None
@@ -26,7 +26,7 @@ def stop_server() -> bool:
 
 
 class MILLING_OT_start_server(bpy.types.Operator):
-    """Start `python -m trainer serve` on this machine with the Python set in the preferences"""
+    """Serve the champion of the preferences Python's checkout and let Predict ask it"""
 
     bl_idname = "milling.start_server"
     bl_label = "Start Local Model Server"
@@ -52,15 +52,25 @@ class MILLING_OT_start_server(bpy.types.Operator):
             "--port",
             str(url.port or 80),
         ]
-        if settings.tracking_uri:
-            command += ["--tracking-uri", settings.tracking_uri]
+        store, cwd = client.find_store(settings.python)
+        store = settings.tracking_uri or store
+        if store:
+            command += ["--tracking-uri", store]
         try:
-            _server = subprocess.Popen(command, start_new_session=True)
+            _server = subprocess.Popen(command, cwd=cwd or None, start_new_session=True)
         except OSError as e:
             self.report({"ERROR"}, f"{settings.python}: cannot start it ({e.strerror or e})")
             return {"CANCELLED"}
-        context.scene.milling.status = f"Model server starting at {settings.server_url}..."
-        self.report({"INFO"}, f"model server starting at {settings.server_url} (a few seconds)")
+        prefs = addon_preferences(context)
+        if prefs is not None:  # the user wants the champion now: Predict asks this server
+            prefs.backend = "SERVER"
+        where = store or "the Python's default store"
+        props = context.scene.milling
+        props.status = f"Model server starting at {settings.server_url} on {where}..."
+        props.status_error = False
+        self.report(
+            {"INFO"}, f"model server starting at {settings.server_url} on {where} (a few seconds)"
+        )
         return {"FINISHED"}
 
 

@@ -145,8 +145,8 @@ def _reason(e: ValueError) -> str:
 class ModelSettings:
     """How to reach the model (the add-on preferences, or command-line options)."""
 
-    mode: str = "server"
-    """'server' (HTTP) or 'python' (subprocess)."""
+    mode: str = "builtin"
+    """'builtin' (the model inside the extension), 'server' (HTTP) or 'python' (subprocess)."""
     server_url: str = DEFAULT_SERVER
     python: str = ""
     tracking_uri: str = ""
@@ -154,11 +154,33 @@ class ModelSettings:
 
     @property
     def where(self) -> str:
+        if self.mode == "builtin":
+            return "the built-in model"
         return self.server_url if self.mode == "server" else f"{self.python} -m trainer"
 
 
 def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Prediction:
-    """Ask the model as the settings say."""
+    """Ask the champion model as the settings say ('server' or 'python'; the built-in model
+    reads the mesh, not a meta-image: `predict.answer`)."""
     if settings.mode == "python":
         return ask_python(settings.python, png, settings.timeout, settings.tracking_uri)
     return ask_server(settings.server_url, png, settings.timeout, online_access)
+
+
+STORE_CANDIDATES = ("build/demo/mlflow.db", "mlflow.db")
+"""Where a checkout keeps its store (`make demo`; the trainer's default), relative to it."""
+
+
+def find_store(python: str) -> tuple[str, str]:
+    """(tracking URI, working folder) for a server started with `python`: for a checkout's
+    .venv Python, the checkout and its first store that exists; else ('', '')."""
+    path = os.path.abspath(python)
+    bin_dir = os.path.dirname(path)
+    root = os.path.dirname(os.path.dirname(bin_dir))
+    if os.path.basename(os.path.dirname(bin_dir)) != ".venv":
+        return "", ""
+    for candidate in STORE_CANDIDATES:
+        store = os.path.join(root, candidate)
+        if os.path.isfile(store):
+            return f"sqlite:///{store}", root
+    return "", root

@@ -31,6 +31,12 @@ cube = bpy.data.objects["Cube"]
 for obj in bpy.context.view_layer.objects:
     obj.select_set(obj is cube)
 bpy.context.view_layer.objects.active = cube
+# the defaults, in a file never saved: no label, and a folder in the system temp folder
+facts["default_label"] = scene.milling.label
+facts["default_output"] = scene.milling.output_dir
+scene.milling.size = 100
+facts["render_unsaved"] = call(bpy.ops.milling.render_selected)
+facts["unsaved_job_status"] = scene.milling.job_status
 scene.milling.output_dir = str(work / "selected")
 scene.milling.label = "+Z"
 scene.milling.size = 100
@@ -43,9 +49,21 @@ facts["import_bad"] = call(bpy.ops.milling.import_stl, filepath=str(work / "part
 facts["import_good"] = call(bpy.ops.milling.import_stl, filepath=str(work / "parts" / "good.stl"))
 facts["active"] = bpy.context.view_layer.objects.active.name
 
+# Predict with the preferences as installed: the built-in model, no server, no trainer
+facts["backend"] = bpy.context.preferences.addons[module].preferences.backend
+facts["predict"] = call(bpy.ops.milling.predict)
+facts["predict_status"] = [scene.milling.status, scene.milling.status_error]
+facts["predicted"] = [scene.milling.prediction_label, list(scene.milling.prediction_probabilities)]
+arrow = next(o for o in bpy.data.objects if o.get("milling_arrow"))
+facts["arrow_colours"] = [list(arrow.data.materials[0].diffuse_color), list(arrow.color)]
+facts["confidence_colour"] = list(
+    sys.modules[module + ".predict"].confidence_colour(max(scene.milling.prediction_probabilities))
+)
+
 scene.milling.input_dir = str(work / "parts")
 scene.milling.output_dir = str(work / "folder")
 facts["render_folder"] = call(bpy.ops.milling.render_folder)
+facts["folder_job"] = [scene.milling.job_status, scene.milling.job_error, scene.milling.running]
 
 bpy.ops.preferences.addon_disable(module=module)
 facts["disabled"] = module not in bpy.context.preferences.addons and not hasattr(

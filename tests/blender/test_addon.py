@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from blender_addon.package import build_zip
 from samples.meshes import wedge
 from shared import manifest
@@ -24,6 +26,8 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
     # a clean environment: only the zip may provide the add-on (no repository on the path)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["HOME"] = str(home)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # where an unsaved file's meta-images go
+    (tmp_path / "tmp").mkdir()
     result = subprocess.run(
         [
             sys.executable,
@@ -43,6 +47,26 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
 
     assert facts["enabled"] and facts["panel"]
     assert facts["module_file"].startswith(str(home))  # loaded from the installed zip
+
+    # Render Selected's defaults: no silent label; an unsaved file writes to the temp folder
+    assert facts["default_label"] == "NONE" and facts["default_output"] == "//meta_images/"
+    unsaved = tmp_path / "tmp" / "milling_meta_images" / "meta_images"
+    assert facts["render_unsaved"] == [["FINISHED"], ""]
+    assert facts["unsaved_job_status"] == f"1 meta-image(s) written to {unsaved}"
+    rows = manifest.read(unsaved / "manifest.csv")
+    assert [(r.image, r.label) for r in rows] == [("Cube.png", "")]
+    assert not (tmp_path / "meta_images").exists()  # not in Blender's working folder
+
+    # the first Predict: the built-in model answers, no server or trainer set up
+    assert facts["backend"] == "BUILTIN" and facts["predict"] == [["FINISHED"], ""]
+    label, probabilities = facts["predicted"]
+    status, status_error = facts["predict_status"]
+    assert status.startswith(f"good: mill from {label} (builtin:face-normals v")
+    assert not status_error
+    assert abs(sum(probabilities) - 1) < 1e-5
+    material_colour, object_colour = facts["arrow_colours"]
+    for colour in (material_colour, object_colour):  # the material's: what Solid view shows
+        assert np.allclose(colour, facts["confidence_colour"], atol=1e-6)
     assert facts["render_selected"] == [["FINISHED"], ""]
     assert facts["scene_untouched"] and facts["scenes"] == ["Scene"]
     image = load(tmp_path / "selected" / "Cube.png")
@@ -55,6 +79,9 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
     assert facts["import_good"] == [["FINISHED"], ""] and facts["active"] == "good"
 
     assert facts["render_folder"] == [["FINISHED"], ""]  # the bad file is a warning
+    folder_status, folder_error, running = facts["folder_job"]  # the final report, not "1 / 1"
+    assert folder_status.startswith("1 meta-images rendered, 0 up to date, 1 failed -> ")
+    assert folder_error and not running
     assert [r.image for r in manifest.read(tmp_path / "folder" / "manifest.csv")] == ["good.png"]
     assert facts["disabled"]
 

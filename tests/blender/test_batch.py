@@ -252,3 +252,37 @@ def test_strategies_write_the_same_dataset(tmp_path, strategy):
         (128, 128, 255),
         (128, 128, 0),
     }
+
+
+def test_the_panels_folder_job_renders_one_image_per_step(tmp_path):
+    """Render Folder in the UI: progress counts images, and stopping after any step (Esc)
+    keeps exactly the images done, in the manifest."""
+    from blender_addon.batch import BatchConfig
+    from blender_addon.operators.render_folder import _FolderJob
+
+    parts = _good_parts(tmp_path / "parts", 2)
+    (parts / "labels.csv").write_text("file,label\ngood0.stl,+X\ngood1.stl,+Z\n")
+    config = BatchConfig(
+        inputs=[str(parts)],
+        out=tmp_path / "out",
+        labels=parts / "labels.csv",
+        size=100,
+        rotations=3,
+        progress=False,
+    )
+    job = _FolderJob(config)
+    assert (job.total, job.done, job.unit, job.current) == (6, 0, "images", "good0.stl")
+    for expected in (1, 2, 3, 4):
+        assert job.step() and job.done == expected
+        assert len(list((tmp_path / "out").glob("*.png"))) == expected
+    assert job.current == "good1.stl"
+    summary = job.close()  # cancelled here
+    assert summary.startswith("4 meta-images rendered, 0 up to date, 0 failed")
+    assert len(manifest.read(tmp_path / "out" / "manifest.csv")) == 4
+    again = _FolderJob(config)  # the next run counts what is done and renders the rest
+    assert (again.total, again.done) == (6, 4)
+    while again.step():
+        pass
+    assert again.done == 6 and len(manifest.read(tmp_path / "out" / "manifest.csv")) == 4
+    again.close()
+    assert len(manifest.read(tmp_path / "out" / "manifest.csv")) == 6

@@ -1,6 +1,8 @@
 """The face-normal model: its features, and `baseline` trained, logged, registered and used
 like the image model (real parts, a real Keras MLP, a real sqlite MLflow store)."""
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from samples.datasets import meta_image, write_dataset
 from shared import classes, manifest, png, rotations
+from shared.facenormals import forward, read_weights
 from shared.stl import read_stl
 from trainer import facenormals, parts, registry, tracking
 from trainer.baseline import train_baseline
@@ -32,7 +35,13 @@ def _area(f: np.ndarray) -> np.ndarray:
 
 
 def _depths(f: np.ndarray) -> np.ndarray:
-    return f[len(facenormals.DIRECTIONS) :].reshape(len(facenormals.DIRECTIONS), DEPTH_BINS)
+    n = len(facenormals.DIRECTIONS)
+    return f[n : n * (1 + DEPTH_BINS)].reshape(n, DEPTH_BINS)
+
+
+def _walls(f: np.ndarray) -> np.ndarray:
+    """(6 axes, depth bins): where the inner walls stand along each axis."""
+    return f[len(facenormals.DIRECTIONS) * (1 + DEPTH_BINS) :].reshape(-1, DEPTH_BINS)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +64,10 @@ def test_features_follow_a_rotation_of_the_part(part_files):
     moved = [_direction_index(r @ d) for d in facenormals.DIRECTIONS]
     np.testing.assert_allclose(_area(g)[moved], _area(f), atol=1e-5)
     np.testing.assert_allclose(_depths(g)[moved], _depths(f), atol=1e-5)
+    axes = list(facenormals.AXES)
+    moved_axes = [axes.index(moved[a]) for a in axes]
+    assert _walls(f).sum() > 0  # the part has inner walls (a pocket or a hole)
+    np.testing.assert_allclose(_walls(g)[moved_axes], _walls(f), atol=1e-5)
     np.testing.assert_allclose(facenormals.features(t * 3.5 + 40.0), f, atol=1e-5)
 
 
@@ -190,3 +203,47 @@ def test_promote_names_the_face_normal_model(baseline_run):
     bad = subprocess.run([*base, "--version", "7"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0
     assert bad.stderr.strip().splitlines()[-1] == f"error: {name} has no version 7"
+
+
+def test_builtin_export_runs_in_numpy_as_keras_does(baseline_run, tmp_path):
+    """`trainer builtin`: plain arrays and metadata that say where the model came from; the
+    numpy forward pass (the add-on's built-in model) equals the registered Keras model."""
+    result, store = baseline_run
+    out = tmp_path / "models"
+    base = [sys.executable, "-m", "trainer", "builtin", "--out", str(out), "--tracking-uri", store]
+    bad = subprocess.run([*base, "--metric", "unseen"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "expected NAME=NUMBER" in bad.stderr and not out.exists()
+    done = subprocess.run(
+        [*base, "--metric", "unseen_accuracy=0.875", "--made-by", "make model"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((out / "face_normals.json").read_text())
+    data = (out / "face_normals.npz").read_bytes()
+    assert meta["model_uri"] == "builtin:face-normals"
+    assert meta["model_version"] == f"1-{hashlib.sha256(data).hexdigest()[:8]}"
+    assert meta["source"]["registry_version"] == "1" and meta["source"]["run_id"] == result.run_id
+    tracking.connect(store)
+    params, _, _ = tracking.run_data(result.run_id)
+    assert meta["training"]["dataset_fingerprint"] == params["dataset_fingerprint"]
+    assert meta["metrics"]["unseen_accuracy"] == 0.875 and meta["command"] == "make model"
+    assert meta["metrics"]["test_accuracy"] == result.test_metrics["test_accuracy"]
+    assert sorted(tracking.artifacts(result.run_id, "builtin")) == [
+        "builtin/face_normals.json",
+        "builtin/face_normals.npz",
+    ]
+
+    layers = read_weights(out / "face_normals.npz")  # allow_pickle=False
+    assert [list(k.shape) for k, _ in layers] == meta["layers"]
+    loaded, _, _ = registry.load(registry.champion_uri(FACE_NORMALS.registered_name))
+    examples = result.test_examples
+    keras_answers = tracking.predict_probabilities(loaded, FACE_NORMALS.example_inputs(examples))
+    features = np.stack(
+        [
+            facenormals.features(facenormals.source_triangles(e.source, e.augmentation))
+            for e in examples
+        ]
+    )
+    np.testing.assert_allclose(forward(layers, features), keras_answers, atol=1e-5)

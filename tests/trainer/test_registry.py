@@ -32,3 +32,32 @@ def test_a_decision_that_never_settles_says_so(tmp_path, capsys):
     assert not moved and "warning: the champion moved during each of 5 tries" in decision
     assert client.get_model_version(NAME, "3").tags["champion_decision"] == decision
     assert "warning" in capsys.readouterr().err
+
+
+def test_a_champion_this_code_cannot_run_is_replaced_and_named(tmp_path):
+    """A face-normal champion logged for other features (before the inner-wall block) cannot
+    be fed by this code: a new version takes over, and feeding it says what to do."""
+    import numpy as np
+    import pytest
+
+    from samples.meshes import wedge
+    from shared.facenormals import FEATURES
+    from trainer.families import FACE_NORMALS, ModelMismatchError
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.connect(store)
+    client = MlflowClient(store, registry_uri=store)
+    name = FACE_NORMALS.registered_name
+    client.create_registered_model(name)
+    old = {"test_fingerprint": "same", "test_accuracy": "0.99", "test_macro_f1": "0.99"}
+    client.create_model_version(name, source=str(tmp_path), tags=old)  # no features tag
+    client.create_model_version(name, source=str(tmp_path), tags={"features": str(FEATURES)})
+    client.set_registered_model_alias(name, "champion", "1")
+    moved, decision = registry.decide_champion(
+        "2", registry.Score(0.9, 0.9), "same", lambda uri: registry.Score(1, 1), name
+    )
+    assert moved and registry.champion_version(name) == "2"
+    assert f"trained on 156 mesh features and this code computes {FEATURES}" in decision
+    assert FACE_NORMALS.prepare_batch([wedge()], {"features": FEATURES}).shape == (1, FEATURES)
+    with pytest.raises(ModelMismatchError, match="train it again"):
+        FACE_NORMALS.prepare_batch([np.asarray(wedge())], {})

@@ -1,0 +1,121 @@
+"""The face-normal model's features and its numpy forward pass (the add-on's built-in model).
+
+Features (part frame, after centring and scaling as for meta-images):
+- the area-weighted histogram of face normals over 26 directions (the cube's 6 faces, 12 edges
+  and 8 corners), and
+- for each direction, where its faces sit along it: the area-weighted histogram of the faces'
+  depth below the part's outermost point in that direction, in 5 bins. A pocket on +X puts
+  +X-facing area at a depth; a plain -X side has all its -X area at depth 0. That is what tells
+  a feature on one side from the same feature on the other.
+- for each of the 6 axis directions, where the part's inner walls sit along it: the
+  area-weighted histogram, in the same 5 bins, of the depth below the part's outermost point in
+  that direction of the faces that stand parallel to it (normal within 17 degrees of
+  perpendicular) and lie inside the part (below its skin along their own normal). A pocket's
+  walls stand near the end it is cut from; a through bore's run the whole length. Without this
+  block a model trained without rings scored 83 % on rings; with it, 97 %.
+
+The network is Dense-ReLU layers and a softmax; `forward` runs it from its weight arrays, so
+that Blender's own Python answers with numpy alone.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import metaimage, rotations, stl
+from .classes import CLASSES
+
+DIRECTIONS = np.array(
+    [d for d in itertools.product((-1, 0, 1), repeat=3) if any(d)], dtype=np.float64
+)
+DIRECTIONS /= np.linalg.norm(DIRECTIONS, axis=1, keepdims=True)
+DEPTH_EDGES = np.array([0.02, 0.25, 0.5, 0.75])
+"""Depth bins (fraction of the part's extent along the direction): outer skin, then deeper."""
+AXES = np.flatnonzero(np.isclose(np.abs(DIRECTIONS).max(axis=1), 1.0))
+"""The indices of the 6 axis directions (+-X, +-Y, +-Z) in DIRECTIONS."""
+WALL = 0.3
+"""A face is a wall along an axis when |normal . axis| is below this (about 17 degrees)."""
+BINS = len(DEPTH_EDGES) + 1
+FEATURES = len(DIRECTIONS) * (1 + BINS) + len(AXES) * BINS
+
+
+def features(triangles: np.ndarray) -> np.ndarray:
+    """The feature vector (FEATURES floats) of one part's (N, 3, 3) triangles."""
+    t = metaimage.normalize(triangles)
+    n = stl.face_normals(t, normalize=False)
+    area = np.linalg.norm(n, axis=1)
+    keep = area > 0
+    n, area, centroid = n[keep] / area[keep, None], area[keep], t[keep].mean(axis=1)
+    area = area / area.sum()
+    nearest = (n @ DIRECTIONS.T).argmax(axis=1)
+    points = t.reshape(-1, 3)
+    reach = (points @ DIRECTIONS.T).max(axis=0)  # outermost point along each direction
+    extent = reach + (-(points @ DIRECTIONS.T)).max(axis=0)
+    depth = (reach[nearest] - (centroid * DIRECTIONS[nearest]).sum(axis=1)) / extent[nearest]
+    depth_bin = np.searchsorted(DEPTH_EDGES, depth)
+    histogram = np.bincount(nearest, weights=area, minlength=len(DIRECTIONS))
+    cells = nearest * BINS + depth_bin
+    depths = np.bincount(cells, weights=area, minlength=len(DIRECTIONS) * BINS)
+    inside = depth > DEPTH_EDGES[0]
+    walls = []
+    for a in AXES:
+        wall = inside & (np.abs(n @ DIRECTIONS[a]) < WALL)
+        height = (reach[a] - centroid[wall] @ DIRECTIONS[a]) / extent[a]
+        bins = np.searchsorted(DEPTH_EDGES, height)
+        walls.append(np.bincount(bins, weights=area[wall], minlength=BINS))
+    return np.concatenate([histogram, depths, *walls]).astype(np.float32)
+
+
+def turn(triangles: np.ndarray, augmentation: str) -> np.ndarray:
+    """Triangles turned as a manifest augmentation says ('none' or 'rot:<name>')."""
+    if augmentation.startswith("rot:"):
+        return triangles @ rotations.parse_rotation(augmentation[4:]).T
+    return triangles
+
+
+def forward(layers: Sequence[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, classes) of features x (N, FEATURES): ReLU after every
+    (kernel, bias) layer but the last, softmax after it (Keras' Dense layers, inference mode)."""
+    h = np.asarray(x, dtype=np.float32)
+    for i, (kernel, bias) in enumerate(layers):
+        h = h @ kernel + bias
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0)
+    h = h - h.max(axis=1, keepdims=True)
+    e = np.exp(h)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+Layers = list[tuple[np.ndarray, np.ndarray]]
+
+
+def weights_bytes(layers: Layers) -> bytes:
+    """The .npz form of the layers: plain arrays kernel_0, bias_0, kernel_1, ... (no pickle)."""
+    arrays = {}
+    for i, (kernel, bias) in enumerate(layers):
+        arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def read_weights(path) -> Layers:
+    """The layers of a `weights_bytes` file; ValueError if it is not one that fits."""
+    with np.load(path, allow_pickle=False) as z:
+        count = len(z.files) // 2
+        try:
+            layers = [(z[f"kernel_{i}"], z[f"bias_{i}"]) for i in range(count)]
+        except KeyError as e:
+            raise ValueError(f"no array {e} in the weights") from None
+    width = FEATURES
+    for kernel, bias in layers:
+        if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):
+            raise ValueError("the weights' layers do not fit together")
+        width = kernel.shape[1]
+    if not layers or width != len(CLASSES):
+        raise ValueError(f"the weights do not end in {len(CLASSES)} classes")
+    return layers

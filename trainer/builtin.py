@@ -1,0 +1,74 @@
+"""`export_builtin(uri, out, ...) -> dict`: a registered face-normal model as the Blender
+add-on's built-in model. Its Dense layers go into an .npz of plain arrays (no pickle), which
+`shared.facenormals.forward` runs with numpy alone, and a metadata .json goes beside them: where
+the model came from (URI, registry version, run), its data fingerprint and training settings,
+its measured accuracy and the command that made it. Both files are also logged to the model's
+run, so the MLflow UI shows what was shipped."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from shared import atomic, classes, facenormals
+
+from . import registry, tracking
+from .errors import TrainerError
+from .families import FACE_NORMALS
+
+WEIGHTS = "face_normals.npz"
+METADATA = "face_normals.json"
+NAME = "builtin:face-normals"
+"""The model URI the add-on answers with."""
+RUN_METRICS = ("test_accuracy", "test_macro_f1")
+RUN_PARAMS = ("data", "dataset_fingerprint", "seed", "split_seed", "epochs", "hidden", "dropout")
+
+
+class ExportError(TrainerError, ValueError):
+    """The model cannot be exported as the built-in model."""
+
+
+def dense_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(kernel, bias) of each Dense layer of the face-normal network, input to output."""
+    dense = [layer for layer in net.layers if layer.__class__.__name__ == "Dense"]
+    return [tuple(np.asarray(w, dtype=np.float32) for w in layer.get_weights()) for layer in dense]
+
+
+def export_builtin(
+    uri: str, out: Path, metrics: dict[str, float] | None = None, command: str = ""
+) -> dict:
+    """Write out/face_normals.npz and out/face_normals.json of a registered face-normal model,
+    log both to its run, and return the metadata."""
+    model, uri, version = registry.load(uri)
+    if tracking.family(model) is not FACE_NORMALS:
+        raise ExportError(f"{uri}: not a face-normal model; only those run inside Blender")
+    layers = dense_layers(model.unwrap_python_model().model)
+    if layers[0][0].shape[0] != facenormals.FEATURES or layers[-1][0].shape[1] != len(
+        classes.CLASSES
+    ):
+        raise ExportError(f"{uri}: its layers do not fit {facenormals.FEATURES} features")
+    data = facenormals.weights_bytes(layers)
+    run_id = model.metadata.run_id
+    params, run_metrics, _ = tracking.run_data(run_id)
+    metadata = {
+        "model_uri": NAME,
+        "model_version": f"{version or 0}-{hashlib.sha256(data).hexdigest()[:8]}",
+        "source": {"model_uri": uri, "registry_version": version, "run_id": run_id},
+        "classes": list(classes.CLASSES),
+        "features": facenormals.FEATURES,
+        "layers": [list(k.shape) for k, _ in layers],
+        "training": {k: params[k] for k in RUN_PARAMS if k in params},
+        "metrics": {k: run_metrics[k] for k in RUN_METRICS if k in run_metrics}
+        | dict(metrics or {}),
+        "command": command,
+        "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(out / WEIGHTS, data)
+    atomic.write_bytes(out / METADATA, (json.dumps(metadata, indent=2) + "\n").encode())
+    tracking.attach(run_id, [out / WEIGHTS, out / METADATA], "builtin")
+    return metadata
