@@ -228,11 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if "bpy" in sys.modules:  # inside Blender (or with the module): refuse an old one first
-        app = sys.modules["bpy"].app
-        if message := blender_too_old(app.version, app.version_string):
-            print(message, file=sys.stderr)
-            return 1
+    bpy = sys.modules.get("bpy")  # inside Blender (or with the module): refuse an old one first
+    if bpy is not None and (message := blender_too_old(bpy.app.version, bpy.app.version_string)):
+        print(message, file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "render":
@@ -252,13 +251,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    try:
-        from blender_addon.predict import online_access, predict_files
-    except ModuleNotFoundError as e:
-        if e.name != "bpy":
-            raise
-        print("error: the 'bpy' module is not installed: run `make setup`", file=sys.stderr)
-        return 2
     mode = args.model or ("python" if args.python else "server" if args.server else "builtin")
     if mode == "python" and not args.python:
         print("error: --model python needs --python PATH", file=sys.stderr)
@@ -270,7 +262,17 @@ def _predict(args: argparse.Namespace) -> int:
         tracking_uri=args.tracking_uri,
         timeout=args.timeout,
     )
-    answers, errors = predict_files(args.inputs, settings, args.online or online_access())
+    online, render = args.online, None
+    if mode != "builtin":  # a champion reads meta-images: they are rendered with bpy
+        try:
+            from blender_addon.predict import meta_image, online_access
+        except ModuleNotFoundError as e:
+            if e.name != "bpy":
+                raise
+            print("error: the 'bpy' module is not installed: run `make setup`", file=sys.stderr)
+            return 2
+        online, render = online or online_access(), meta_image
+    answers, errors = client.predict_files(args.inputs, settings, online, render)
     for path, answer in answers:
         print(json.dumps(answer.as_json(path)), flush=True)
     for line in errors:

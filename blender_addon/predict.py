@@ -13,7 +13,7 @@ from mathutils import Matrix, Vector
 from ._shared import classes, metaimage, stl
 from .render import MetaImageRenderer
 from .selection import object_triangles
-from .utils import builtin, client
+from .utils import client
 
 ARROW_TAG = "milling_arrow"
 """Custom property that marks the add-on's arrow; the only object prediction adds or removes."""
@@ -57,28 +57,8 @@ def online_access() -> bool:
 def answer(
     triangles: np.ndarray, settings: client.ModelSettings, online: bool
 ) -> client.Prediction:
-    """Ask the model the settings name: the built-in one reads the mesh (no rendering), the
-    champion its meta-image. ClientError if it cannot answer."""
-    if settings.mode == "builtin":
-        try:
-            return builtin.load().predict(triangles)
-        except builtin.BuiltinError as e:
-            raise client.ClientError(str(e)) from None
-    return client.ask(meta_image(triangles), settings, online)
-
-
-def predict_files(
-    paths: list[str], settings: client.ModelSettings, online: bool | None = None
-) -> tuple[list[tuple[str, client.Prediction]], list[str]]:
-    """([(STL path, answer)], error lines): `python -m blender_addon predict`."""
-    online = online_access() if online is None else online
-    answers, errors = [], []
-    for path in paths:
-        try:
-            answers.append((path, answer(stl.read_stl(path).triangles, settings, online)))
-        except (stl.StlError, client.ClientError) as e:
-            errors.append(str(e) if isinstance(e, stl.StlError) else f"{path}: {e}")
-    return answers, errors
+    """Ask the model the settings name (ClientError if it cannot answer): the panel's path."""
+    return client.answer(triangles, settings, online, meta_image)
 
 
 # -- showing the answer ---------------------------------------------------------------------

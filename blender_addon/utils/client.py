@@ -1,6 +1,7 @@
-"""Ask the model for a meta-image's milling direction: over HTTP (an MLflow scoring server) or
-through a Python that has the trainer installed. Standard library only, no bpy, so that it runs
-in Blender's bundled Python and in plain pytest."""
+"""Ask the model for a part's milling direction: the built-in model (numpy, from the mesh), or
+the champion for the part's meta-image, over HTTP (an MLflow scoring server) or through a Python
+that has the trainer installed. No bpy (the caller renders), so that it runs in Blender's
+bundled Python, on a command line without Blender and in plain pytest."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .._shared import prediction
+from .._shared import prediction, stl
+from . import builtin
 
 Prediction = prediction.Prediction
 
@@ -184,3 +187,29 @@ def find_store(python: str) -> tuple[str, str]:
         if os.path.isfile(store):
             return f"sqlite:///{store}", root
     return "", root
+
+
+def answer(triangles, settings: ModelSettings, online: bool, render: Callable | None) -> Prediction:
+    """Ask the model the settings name: the built-in one reads the (N, 3, 3) triangles, a
+    champion gets `render(triangles)`, the PNG meta-image. ClientError if it cannot answer."""
+    if settings.mode == "builtin":
+        try:
+            return builtin.load().predict(triangles)
+        except builtin.BuiltinError as e:
+            raise ClientError(str(e)) from None
+    return ask(render(triangles), settings, online)
+
+
+def predict_files(
+    paths: list[str], settings: ModelSettings, online: bool, render: Callable | None
+) -> tuple[list[tuple[str, Prediction]], list[str]]:
+    """([(STL path, answer)], error lines): `python -m blender_addon predict`."""
+    answers, errors = [], []
+    for path in paths:
+        try:
+            answers.append((path, answer(stl.read_stl(path).triangles, settings, online, render)))
+        except stl.StlError as e:
+            errors.append(str(e))
+        except ClientError as e:
+            errors.append(f"{path}: {e}")
+    return answers, errors

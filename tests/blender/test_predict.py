@@ -242,13 +242,13 @@ def test_command_line_uses_the_same_path(prefs, trained, scoring_server, tmp_pat
 
 def test_builtin_model_answers_without_tensorflow_keras_or_mlflow(tmp_path):
     """`predict --model builtin` (and no option at all): the model inside the add-on, with
-    the trainer's libraries unimportable, as in Blender's own Python."""
+    the trainer's libraries unimportable, as in Blender's own Python, and without bpy."""
     from blender_addon.utils import builtin
 
     blocker = tmp_path / "block"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(
-        "import sys\nfor m in ('tensorflow', 'keras', 'mlflow', 'trainer'):\n"
+        "import sys\nfor m in ('tensorflow', 'keras', 'mlflow', 'trainer', 'bpy'):\n"
         "    sys.modules[m] = None  # import fails\n"
     )
     env = {**os.environ, "PYTHONPATH": str(blocker)}
