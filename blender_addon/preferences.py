@@ -78,7 +78,7 @@ def model_settings(context) -> client.ModelSettings:
     if p is None:
         return client.ModelSettings()
     return client.ModelSettings(
-        mode={"BUILTIN": "builtin", "PYTHON": "python"}.get(p.backend, "server"),
+        mode=p.backend.lower(),  # the enum's identifiers are ModelSettings' modes
         server_url=p.server_url,
         python=bpy.path.abspath(p.python) if p.python else "",
         tracking_uri=p.tracking_uri,

@@ -42,6 +42,11 @@ WALL = 0.3
 BINS = len(DEPTH_EDGES) + 1
 FEATURES = len(DIRECTIONS) * (1 + BINS) + len(AXES) * BINS
 
+WEIGHTS = "face_normals.npz"
+METADATA = "face_normals.json"
+BUILTIN_URI = "builtin:face-normals"
+"""The files of the add-on's built-in model, and the model URI it answers with."""
+
 
 def features(triangles: np.ndarray) -> np.ndarray:
     """The feature vector (FEATURES floats) of one part's (N, 3, 3) triangles."""

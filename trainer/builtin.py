@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -20,10 +21,6 @@ from . import registry, tracking
 from .errors import TrainerError
 from .families import FACE_NORMALS
 
-WEIGHTS = "face_normals.npz"
-METADATA = "face_normals.json"
-NAME = "builtin:face-normals"
-"""The model URI the add-on answers with."""
 RUN_METRICS = ("test_accuracy", "test_macro_f1")
 RUN_PARAMS = ("data", "dataset_fingerprint", "seed", "split_seed", "epochs", "hidden", "dropout")
 
@@ -47,15 +44,15 @@ def export_builtin(
     if tracking.family(model) is not FACE_NORMALS:
         raise ExportError(f"{uri}: not a face-normal model; only those run inside Blender")
     layers = dense_layers(model.unwrap_python_model().model)
-    if layers[0][0].shape[0] != facenormals.FEATURES or layers[-1][0].shape[1] != len(
-        classes.CLASSES
-    ):
-        raise ExportError(f"{uri}: its layers do not fit {facenormals.FEATURES} features")
     data = facenormals.weights_bytes(layers)
+    try:  # the add-on's own check of what it will load
+        facenormals.read_weights(io.BytesIO(data))
+    except ValueError as e:
+        raise ExportError(f"{uri}: {e}") from None
     run_id = model.metadata.run_id
     params, run_metrics, _ = tracking.run_data(run_id)
     metadata = {
-        "model_uri": NAME,
+        "model_uri": facenormals.BUILTIN_URI,
         "model_version": f"{version or 0}-{hashlib.sha256(data).hexdigest()[:8]}",
         "source": {"model_uri": uri, "registry_version": version, "run_id": run_id},
         "classes": list(classes.CLASSES),
@@ -68,7 +65,8 @@ def export_builtin(
         "exported": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     out.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(out / WEIGHTS, data)
-    atomic.write_bytes(out / METADATA, (json.dumps(metadata, indent=2) + "\n").encode())
-    tracking.attach(run_id, [out / WEIGHTS, out / METADATA], "builtin")
+    weights, meta = out / facenormals.WEIGHTS, out / facenormals.METADATA
+    atomic.write_bytes(weights, data)
+    atomic.write_bytes(meta, (json.dumps(metadata, indent=2) + "\n").encode())
+    tracking.attach(run_id, [weights, meta], "builtin")
     return metadata

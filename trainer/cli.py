@@ -396,6 +396,7 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _builtin(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from shared import facenormals
     from trainer.builtin import export_builtin
 
     metrics = {}
@@ -408,7 +409,7 @@ def _builtin(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     _connect(args)
     meta = export_builtin(args.model, args.out, metrics, args.made_by)
     print(
-        f"{args.out / 'face_normals.npz'}: {meta['model_uri']} v{meta['model_version']} "
+        f"{args.out / facenormals.WEIGHTS}: {meta['model_uri']} v{meta['model_version']} "
         f"from {meta['source']['model_uri']} (version {meta['source']['registry_version']})"
     )
     return 0

@@ -14,8 +14,7 @@ import numpy as np
 from .._shared import classes, facenormals, prediction
 
 FOLDER = Path(__file__).resolve().parents[1] / "models"
-WEIGHTS = "face_normals.npz"
-METADATA = "face_normals.json"
+WEIGHTS, METADATA = facenormals.WEIGHTS, facenormals.METADATA
 
 
 class BuiltinError(RuntimeError):
@@ -29,7 +28,7 @@ class BuiltinModel:
 
     @property
     def uri(self) -> str:
-        return self.metadata.get("model_uri", "builtin:face-normals")
+        return self.metadata.get("model_uri", facenormals.BUILTIN_URI)
 
     @property
     def version(self) -> str:

@@ -164,7 +164,7 @@ class ModelSettings:
 
 def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Prediction:
     """Ask the champion model as the settings say ('server' or 'python'; the built-in model
-    reads the mesh, not a meta-image: `predict.answer`)."""
+    reads the mesh, not a meta-image: `answer`)."""
     if settings.mode == "python":
         return ask_python(settings.python, png, settings.timeout, settings.tracking_uri)
     return ask_server(settings.server_url, png, settings.timeout, online_access)
