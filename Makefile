@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := build/demo
 DEMO_STORE := sqlite:///$(DEMO)/mlflow.db
+TEST_WORKERS ?= 2
 
 .PHONY: help setup lint test demo model addon bench clean
 
@@ -28,8 +29,8 @@ lint: setup ## Check style with ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: setup lint ## Set up, lint and run the whole test suite
-	$(PY) -m pytest
+test: setup lint ## Set up, lint and run the whole test suite (two pytest-xdist workers)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 demo: setup ## Set up and run the pipeline end to end (demo.py): parts, meta-images, both models, table
 	$(PY) demo.py --out $(DEMO)

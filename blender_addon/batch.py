@@ -16,6 +16,7 @@ import numpy as np
 
 from ._shared import atomic, manifest, metaimage, png, progress, render_outcome, rotations, stl
 from .dataset import merge_manifest, prepare_output
+from .engines import open_renderer, resolve
 from .utils import jobs
 
 
@@ -31,6 +32,8 @@ class BatchConfig:
     rotation_seed: int = 0
     """Which rotations, when fewer than 20 (see jobs.pick_rotations)."""
     strategy: str = "grid"
+    engine: str = "auto"
+    """auto (the fastest exact engine here), embree or cycles: see engines.py."""
     threads: int = 0
     """Render threads per process; 0 = all cores (one process) or cores / workers."""
     force: bool = False
@@ -48,6 +51,8 @@ class BatchResult:
     outcomes: list[render_outcome.RenderOutcome] = field(default_factory=list)
     """One per input file (or per folder that gave none), in input order."""
     seconds: float = 0.0
+    engine: str = ""
+    """The engine that rendered (or would have rendered) the images: see engines.py."""
 
 
 @dataclass
@@ -77,7 +82,9 @@ def render_batch(config: BatchConfig) -> BatchResult:
 
             count = min(config.workers, len(batch.tasks))
             threads = config.threads or max(1, (os.cpu_count() or 1) // count)
-            command = workers.worker_command(config.size, config.strategy, threads, batch.out)
+            command = workers.worker_command(
+                config.size, config.strategy, batch.engine, threads, batch.out
+            )
             workers.render_in_workers(batch.tasks, count, command, batch.collect)
         else:
             while batch.step():
@@ -98,6 +105,7 @@ class Batch:
         self.start = time.monotonic()
         self.config = config
         metaimage.check_size(config.size)  # ValueError -> usage error in the CLI
+        self.engine = resolve(config.engine, config.strategy)  # EngineError: a ValueError too
         if config.rotations and config.labels is None:
             raise jobs.UsageError("--rotations needs --labels: a rotation remaps the label")
         self.out = prepare_output(config.out)
@@ -106,7 +114,7 @@ class Batch:
         self.parts, plan_problems = jobs.plan(files, labels, config.rotations)
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
-        self.result = BatchResult()
+        self.result = BatchResult(engine=self.engine)
         self.progress = progress.Progress(len(self.parts), enabled=config.progress)
         self._images: dict[str, list[str]] = {p.source: [] for p in self.parts}
         self._written: set[str] = set()
@@ -139,7 +147,7 @@ class Batch:
         self._owned.update(v.image for v in variants)
         todo = []
         for v in variants:
-            expected = metaimage.provenance(digest, v.augmentation, self.config.size)
+            expected = metaimage.provenance(digest, v.augmentation, self.config.size, self.engine)
             if not self.config.force and jobs.is_current(self.out / v.image, expected):
                 self._add(part.source, part.part_id, v, digest)
                 self.result.skipped += 1
@@ -153,9 +161,7 @@ class Batch:
         if self._next >= len(self.tasks):
             return False
         if self._renderer is None:
-            from .render import MetaImageRenderer  # bpy: only in the process that renders
-
-            self._renderer = MetaImageRenderer(self.config.size, self.config.threads)
+            self._renderer = open_renderer(self.engine, self.config.size, self.config.threads)
         task = self.tasks[self._next]
         self._next += 1
         self.collect(task, render_task(self._renderer, task, self.out, self.config.strategy))
@@ -222,7 +228,9 @@ def render_task(renderer, task: Task, out: Path, strategy: str) -> Answer:
     try:
         for v in task.variants:
             rotation = rotations.parse_rotation(v.rotation)
-            record = metaimage.provenance(task.sha256, v.augmentation, renderer.size)
+            record = metaimage.provenance(
+                task.sha256, v.augmentation, renderer.size, renderer.engine
+            )
             write_meta_image(renderer, mesh.triangles @ rotation.T, out / v.image, record, strategy)
             written.append(v)
     except OSError as e:

@@ -11,7 +11,7 @@ import numpy as np
 from mathutils import Matrix, Vector
 
 from ._shared import classes, metaimage, stl
-from .render import MetaImageRenderer
+from .engines import open_renderer
 from .selection import object_triangles
 from .utils import client
 
@@ -44,7 +44,7 @@ def part_triangles(obj: bpy.types.Object | None, depsgraph) -> np.ndarray:
 
 def meta_image(triangles: np.ndarray, size: int = metaimage.DEFAULT_SIZE) -> bytes:
     """The part's meta-image as PNG bytes, rendered in memory (nothing is written for keeps)."""
-    with MetaImageRenderer(size) as renderer:
+    with open_renderer("auto", size) as renderer:
         renderer.load(triangles)
         return renderer.render()
 

@@ -36,6 +36,8 @@ STRATEGIES = ("grid", "views")
 class MetaImageRenderer:
     """A reusable Cycles set-up that renders meta-images of one part at a time."""
 
+    engine = "cycles"
+
     def __init__(self, size: int = metaimage.DEFAULT_SIZE, threads: int = 0):
         self.size = metaimage.check_size(size)
         self.threads = threads

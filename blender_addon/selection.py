@@ -11,7 +11,7 @@ import numpy as np
 from ._shared import manifest, metaimage
 from .batch import write_meta_image
 from .dataset import merge_manifest
-from .render import MetaImageRenderer
+from .engines import open_renderer
 
 
 def object_triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
@@ -46,7 +46,7 @@ class SelectionJob:
         self.unit = "images"
         self.rows: list[manifest.Row] = []
         self.errors: list[str] = []
-        self._renderer: MetaImageRenderer | None = None
+        self._renderer = None
 
     @property
     def current(self) -> str:
@@ -63,10 +63,10 @@ class SelectionJob:
             self.errors.append(f"{obj.name}: the mesh has no faces")
             return True
         if self._renderer is None:
-            self._renderer = MetaImageRenderer(self.size)
+            self._renderer = open_renderer("auto", self.size)
         digest = hashlib.sha256(triangles.astype("<f8").tobytes()).hexdigest()
         image = f"{bpy.path.clean_name(obj.name)}.png"
-        record = metaimage.provenance(digest, "none", self.size)
+        record = metaimage.provenance(digest, "none", self.size, self._renderer.engine)
         write_meta_image(self._renderer, triangles, self.out / image, record)
         self.rows.append(
             manifest.Row(

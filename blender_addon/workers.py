@@ -44,10 +44,10 @@ def answer_from_json(line: str) -> Answer:
     return Answer([Variant(**v) for v in raw["variants"]], raw.get("error", ""))
 
 
-def worker_command(size: int, strategy: str, threads: int, out: Path) -> list[str]:
+def worker_command(size: int, strategy: str, engine: str, threads: int, out: Path) -> list[str]:
     """How to start a worker: this Blender binary if we run inside one, else this Python."""
     args = ["worker", "--out", str(out), "--size", str(size)]
-    args += ["--strategy", strategy, "--threads", str(threads)]
+    args += ["--strategy", strategy, "--engine", engine, "--threads", str(threads)]
     bpy = sys.modules.get("bpy")
     binary = getattr(getattr(bpy, "app", None), "binary_path", "") if bpy else ""
     if binary:
@@ -126,11 +126,11 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def serve_worker(out: Path, size: int, strategy: str, threads: int) -> int:
+def serve_worker(out: Path, size: int, strategy: str, engine: str, threads: int) -> int:
     """Worker loop: read tasks as JSON lines on stdin, answer each on stdout."""
-    from .render import MetaImageRenderer
+    from .engines import open_renderer
 
-    with MetaImageRenderer(size, threads) as renderer:
+    with open_renderer(engine, size, threads) as renderer:
         for line in sys.stdin:
             if line.strip():
                 answer = render_task(renderer, task_from_json(line), out, strategy)

@@ -79,9 +79,15 @@ def untile(image: np.ndarray) -> np.ndarray:
     return image.reshape(ROWS, h // ROWS, COLS, w // COLS, ch).transpose(0, 2, 1, 3, 4)
 
 
-def provenance(source_sha256: str, augmentation: str, size: int) -> dict[str, str | int]:
-    """What a meta-image was made from and how: equal provenance means an identical image."""
+def provenance(
+    source_sha256: str, augmentation: str, size: int, engine: str
+) -> dict[str, str | int]:
+    """What a meta-image was made from and how: equal provenance means an identical image.
+
+    `engine` names the renderer: engines agree except on edge pixels, so it is part of it.
+    """
     return {
+        "engine": engine,
         "format": FORMAT,
         "schedule": SCHEDULE,
         "size": size,

@@ -103,3 +103,11 @@ def scoring_server(trained):
     if server.poll() is None:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` first: with `make test`'s two xdist workers (`-n 2 --dist
+    loadgroup`), no long test starts last and keeps one worker busy while the other idles.
+    Nothing is skipped or deselected. (The tests that share the session's trained registry
+    carry `xdist_group("trained")`, so that one worker trains it once.)"""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

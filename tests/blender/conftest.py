@@ -1,4 +1,5 @@
-"""Blender tests: the real `bpy` module (PyPI), rendering with Cycles on the CPU."""
+"""Blender tests: the real `bpy` module (PyPI), rendering with Cycles on the CPU, and the
+Embree engine beside it (the `renderer` fixture runs a test on both)."""
 
 import io
 import os
@@ -14,12 +15,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def renderer():
+def cycles():
     from blender_addon.render import MetaImageRenderer
 
     r = MetaImageRenderer(600)
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def embree():
+    from blender_addon.raycast import RaycastRenderer
+
+    with RaycastRenderer(600) as r:
+        yield r
+
+
+@pytest.fixture(params=["cycles", "embree"])
+def renderer(request):
+    """Every engine offered: each must pass the same exactness tests."""
+    return request.getfixturevalue(request.param)
 
 
 def decode(data: bytes) -> np.ndarray:

@@ -254,6 +254,69 @@ def test_strategies_write_the_same_dataset(tmp_path, strategy):
     }
 
 
+def test_engines_are_named_recorded_and_fall_back_to_cycles(tmp_path):
+    """auto picks embree here; --engine cycles re-renders (the engine is in the provenance),
+    with workers too; without embreex, auto falls back to Cycles and --engine embree is a
+    one-line usage error."""
+    parts = _good_parts(tmp_path / "parts", 2)
+    out = tmp_path / "out"
+    first = cli("render", str(parts), "--out", str(out), "--size", "100")
+    assert first.returncode == 0 and "(embree (Embree ray casting" in first.stderr, first.stderr
+    embree = {p.name: load(p) for p in out.glob("*.png")}
+    assert {metaimage.read_provenance(p)["engine"] for p in out.glob("*.png")} == {"embree"}
+    again = cli("render", str(parts), "--out", str(out), "--size", "100", "--engine", "cycles")
+    assert "2 meta-images rendered, 0 up to date" in again.stderr
+    assert "(cycles (Blender Cycles" in again.stderr
+    assert {metaimage.read_provenance(p)["engine"] for p in out.glob("*.png")} == {"cycles"}
+    for name, image in embree.items():
+        differ = (load(out / name) != image).any(axis=2)
+        assert differ.sum() <= 0.002 * image.any(axis=2).sum(), name
+    workers = cli(
+        "render",
+        str(parts),
+        "--out",
+        str(tmp_path / "w"),
+        "--size",
+        "100",
+        "--engine",
+        "cycles",
+        "--workers",
+        "2",
+    )
+    assert workers.returncode == 0, workers.stderr
+    assert [(tmp_path / "w" / n).read_bytes() for n in sorted(embree)] == [
+        (out / n).read_bytes() for n in sorted(embree)
+    ]
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['embreex'] = None\n")
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    base = [sys.executable, "-m", "blender_addon", "render", str(parts), "--size", "100"]
+    refused = subprocess.run(
+        [*base, "--out", str(tmp_path / "r"), "--engine", "embree"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "error: --engine embree needs the embreex package: pip install embreex "
+        "(or use --engine cycles)"
+    ]
+    assert not list((tmp_path / "r").glob("*.png"))
+    fallback = subprocess.run(
+        [*base, "--out", str(tmp_path / "f")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert fallback.returncode == 0 and "(cycles (Blender Cycles" in fallback.stderr
+
+
 def test_the_panels_folder_job_renders_one_image_per_step(tmp_path):
     """Render Folder in the UI: progress counts images, and stopping after any step (Esc)
     keeps exactly the images done, in the manifest."""

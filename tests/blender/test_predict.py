@@ -17,7 +17,8 @@ from shared.stl import write_stl
 from tests.blender.conftest import ROOT
 from tests.unit.test_client import GOOD, serve
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs every test of the session's trained registry (tests/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from trainer.families import FACE_NORMALS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPTH_BINS = len(facenormals.DEPTH_EDGES) + 1
+# its module fixtures train a model: one xdist worker runs the whole module
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("baseline")]
 
 
 def _direction_index(vector: np.ndarray) -> int:

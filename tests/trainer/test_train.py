@@ -18,7 +18,8 @@ from shared.classes import CLASSES
 from shared.stl import write_stl
 from trainer import evaluate, preprocess, registry, tracking
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs every test of the session's trained registry (tests/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

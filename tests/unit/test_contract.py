@@ -128,7 +128,7 @@ def test_png_encoding_and_text(tmp_path):
 
 
 def test_provenance_is_read_only_from_complete_files(tmp_path):
-    record = metaimage.provenance("ab" * 32, "none", 600)
+    record = metaimage.provenance("ab" * 32, "none", 600, "embree")
     data = png.encode_rgb(np.zeros((10, 10, 3), np.uint8), metaimage.provenance_text(record))
     path = tmp_path / "m.png"
     path.write_bytes(data)
