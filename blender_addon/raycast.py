@@ -114,7 +114,7 @@ class _Rays:
         directions = np.broadcast_to(-r[..., 2, :], origins.shape)
         self.origins = origins.reshape(-1, 3).astype(np.float32)
         self.directions = directions.reshape(-1, 3).astype(np.float32)
-        image = np.arange(size * size).reshape(size, size, 1)
+        image = np.arange(size * size, dtype=np.int32).reshape(size, size, 1)
         self.pixels = metaimage.untile(image).ravel()  # each ray's pixel in the image
 
 
