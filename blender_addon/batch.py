@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._shared import atomic, manifest, metaimage, png, progress, render_outcome, rotations, stl
-from .dataset import merge_manifest, prepare_output
+from .dataset import merge_manifest, prepare_output, write_shard_record
 from .engines import open_renderer, resolve
 from .utils import jobs
 
@@ -188,6 +188,8 @@ class Batch:
         if warning:
             self.result.errors.append(warning)
             self.progress.error(warning)
+        if self.config.shard:
+            write_shard_record(self.out, *self.config.shard, self._owned)
         self.result.outcomes = [self._outcome(name) for name in dict.fromkeys(self._order)]
         self.result.seconds = time.monotonic() - self.start
 

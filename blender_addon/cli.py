@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard",
         metavar="I/N",
         help="render only shard I (from 0) of N: every N-th part in part-name order, so that "
-        "N machines (a Slurm array, a Kubernetes indexed Job) split one input set; give each "
-        "its own --out and join them with `merge`",
+        "N machines split one input set; give each its own --out and join them with `merge`. "
+        "auto: I and N from a Slurm array task (SLURM_ARRAY_TASK_ID, _MIN, _COUNT); auto/N: "
+        "I from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm task",
     )
     render.add_argument("--quiet", action="store_true", help="no progress output")
     render.add_argument(
@@ -165,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Copy the images listed in each FOLDER/manifest.csv into --out and merge the "
             "manifests. Merging all N shards of a batch gives the dataset one machine would "
-            "have rendered."
+            "have rendered; if a shard is missing or unfinished, nothing is merged, the shard "
+            "is named and the exit code is 1."
         ),
     )
     merge.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
@@ -292,13 +294,16 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from blender_addon.dataset import merge_datasets
+    from blender_addon.dataset import IncompleteError, merge_datasets
 
     try:
         count = merge_datasets(args.folders, args.out)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except IncompleteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"{count} meta-images from {len(args.folders)} folders -> {args.out / 'manifest.csv'}")
     return 0
 

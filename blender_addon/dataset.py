@@ -3,10 +3,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ._shared import atomic, manifest
 from .utils.jobs import UsageError
+
+SHARD_FILE = "shard.json"
+"""Written by a sharded render when it stops: which shard, of how many, and its images."""
+
+
+class IncompleteError(Exception):
+    """Shards of the batch are missing or unfinished: merging them would lose parts (exit 1)."""
+
+
+def write_shard_record(out: Path, index: int, count: int, images: set[str]) -> None:
+    """Record that shard `index` of `count` ran in `out`, and the images it was to make."""
+    record = {"shard": index, "of": count, "images": sorted(images)}
+    atomic.write_bytes(out / SHARD_FILE, (json.dumps(record, indent=1) + "\n").encode())
 
 
 def prepare_output(out: Path) -> Path:
@@ -46,6 +60,7 @@ def merge_datasets(folders: list[Path], out: Path) -> int:
     """Merge rendered folders (e.g. the shards of one batch) into `out`: copy each manifest row's
     image, then merge the manifests. Returns the number of rows merged; UsageError when a
     folder is unusable or two folders hold different images under one name."""
+    _check_shards(folders)
     prepare_output(out)
     rows: dict[str, manifest.Row] = {}
     sources: dict[str, Path] = {}
@@ -69,3 +84,51 @@ def merge_datasets(folders: list[Path], out: Path) -> int:
                 atomic.write_bytes(target, data)
     merge_manifest(out, list(rows.values()))
     return len(rows)
+
+
+def _check_shards(folders: list[Path]) -> None:
+    """If the folders are shards (any has a shard record), all N must be there and finished."""
+    records = {}
+    for folder in folders:
+        try:
+            records[folder] = json.loads((folder / SHARD_FILE).read_text())
+        except FileNotFoundError:
+            records[folder] = None
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{folder / SHARD_FILE}: unreadable ({e})") from None
+        record = records[folder]
+        if record is not None and not (
+            isinstance(record, dict) and {"shard", "of", "images"} <= set(record)
+        ):
+            raise UsageError(f"{folder / SHARD_FILE}: not a shard record")
+    if not any(records.values()):
+        return  # not shards: folders of separate batches merge as they are
+    unfinished = [str(f) for f, r in records.items() if r is None]
+    if unfinished:
+        raise IncompleteError(
+            f"{', '.join(unfinished)}: no {SHARD_FILE}, so its shard never finished (killed or "
+            "still running): render it again, then merge"
+        )
+    counts = {r["of"] for r in records.values()}
+    if len(counts) > 1:
+        raise UsageError(f"the folders are shards of different splits (of {sorted(counts)})")
+    count = counts.pop()
+    missing = sorted(set(range(count)) - {r["shard"] for r in records.values()})
+    if missing:
+        names = ", ".join(map(str, missing))
+        raise IncompleteError(
+            f"missing shard{'s' * (len(missing) > 1)} {names} of {count}: render "
+            f"{'them' if len(missing) > 1 else 'it'} (--shard I/{count}) and merge again"
+        )
+    for folder, record in records.items():
+        try:
+            listed = {r.image for r in manifest.read(folder / manifest.FILENAME)}
+        except (manifest.ManifestError, OSError):
+            listed = set()
+        lost = [i for i in record["images"] if i not in listed or not (folder / i).is_file()]
+        if lost:
+            raise IncompleteError(
+                f"{folder}: shard {record['shard']}/{count} is missing {len(lost)} of its "
+                f"{len(record['images'])} images (e.g. {lost[0]}: failed or interrupted): "
+                "render it again, then merge"
+            )

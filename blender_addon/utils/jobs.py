@@ -165,14 +165,55 @@ def pick_rotations(label: str, key: str, count: int, seed: int) -> list[tuple[st
     return [(name, new) for name, new in turns if name in picked]
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """'I/N' -> (I, N): shard I (counted from 0) of N."""
+def parse_shard(text: str, env: dict[str, str] | None = None) -> tuple[int, int]:
+    """'I/N' -> (I, N): shard I (counted from 0) of N.
+
+    'auto' and 'auto/N' take I from the batch scheduler: a Slurm array task
+    (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT) or a Kubernetes
+    Indexed Job (JOB_COMPLETION_INDEX; it does not publish N, so give it as auto/N).
+    """
+    env = os.environ if env is None else env
+    head, _, tail = text.partition("/")
     try:
-        index, count = (int(v) for v in text.split("/"))
+        given = (None if head == "auto" else int(head)), (int(tail) if tail else None)
     except ValueError:
-        raise UsageError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+        given = (-1, None)
+    if given[0] is None:
+        index, count = _scheduler_shard(text, env, given[1])
+    elif given[1] is None:
+        raise UsageError(f"--shard {text!r}: expected I/N (e.g. 0/4), auto or auto/N")
+    else:
+        index, count = given
     if count < 1 or not 0 <= index < count:
-        raise UsageError(f"--shard {text!r}: need 0 <= I < N")
+        raise UsageError(f"--shard {text!r}: need 0 <= I < N, got {index}/{count}")
+    return index, count
+
+
+def _scheduler_shard(text: str, env, count: int | None) -> tuple[int, int]:
+    def number(name: str, default: str | None = None) -> int | None:
+        value = env.get(name, default)
+        try:
+            return None if value is None else int(value)
+        except ValueError:
+            raise UsageError(f"--shard {text!r}: {name}={value!r} is not a number") from None
+
+    if "SLURM_ARRAY_TASK_ID" in env:
+        index = number("SLURM_ARRAY_TASK_ID") - number("SLURM_ARRAY_TASK_MIN", "0")
+        slurm = number("SLURM_ARRAY_TASK_COUNT")
+        if count is not None and slurm is not None and count != slurm:
+            raise UsageError(
+                f"--shard {text!r}: the Slurm array has {slurm} tasks (SLURM_ARRAY_TASK_COUNT)"
+            )
+        count = count if count is not None else slurm
+    elif "JOB_COMPLETION_INDEX" in env:
+        index = number("JOB_COMPLETION_INDEX")
+    else:
+        raise UsageError(
+            f"--shard {text!r}: neither SLURM_ARRAY_TASK_ID (a Slurm array task) nor "
+            "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard I/N"
+        )
+    if count is None:
+        raise UsageError(f"--shard {text!r}: the shard count is unknown here; give --shard auto/N")
     return index, count
 
 

@@ -1,5 +1,6 @@
 """Batch planning without bpy: inputs, names, labels, rotations, up-to-date checks."""
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -129,3 +130,25 @@ def test_chosen_variants_depend_on_the_parts_bytes_not_its_name(parts):
     assert {jobs.choose_variants(part, f"digest-{i}", 5, 0) for i in range(10)} != {chosen}
     assert jobs.choose_variants(part, "digest-1", 0, seed=0) == part.variants
     assert jobs.choose_variants(part, "digest-1", 20, seed=0) == part.variants
+
+
+def test_shard_auto_reads_slurm_and_kubernetes():
+    slurm = {
+        "SLURM_ARRAY_TASK_ID": "5",
+        "SLURM_ARRAY_TASK_MIN": "1",
+        "SLURM_ARRAY_TASK_COUNT": "16",
+    }
+    assert jobs.parse_shard("auto", slurm) == (4, 16)
+    assert jobs.parse_shard("auto/16", slurm) == (4, 16)
+    assert jobs.parse_shard("auto/4", {"JOB_COMPLETION_INDEX": "3"}) == (3, 4)
+    assert jobs.parse_shard("1/3", slurm) == (1, 3)  # explicit wins
+    for text, env, message in [
+        ("auto", {}, "neither SLURM_ARRAY_TASK_ID"),
+        ("auto", {"JOB_COMPLETION_INDEX": "3"}, "give --shard auto/N"),
+        ("auto/8", slurm, "the Slurm array has 16 tasks"),
+        ("auto/2", {"JOB_COMPLETION_INDEX": "3"}, "need 0 <= I < N, got 3/2"),
+        ("auto", {**slurm, "SLURM_ARRAY_TASK_ID": "x"}, "SLURM_ARRAY_TASK_ID='x' is not a number"),
+        ("auto/x", {"JOB_COMPLETION_INDEX": "0"}, "expected I/N"),
+    ]:
+        with pytest.raises(jobs.UsageError, match=re.escape(message)):
+            jobs.parse_shard(text, env)
