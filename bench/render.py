@@ -61,12 +61,10 @@ def machined_block(holes: int = 8, segments: int = 147) -> np.ndarray:
     return np.asarray(mesh.vert_properties)[:, :3][np.asarray(mesh.tri_verts)]
 
 
-def _cycles_render(renderer, write: bool) -> bytes | None:
-    scene = renderer.scene
-    scene.render.filepath = str(renderer._tmp / "grid.png")
+def _cycles_render_only(renderer) -> None:
+    """The Cycles grid render without Blender's PNG write (`renderer.render` does both)."""
     with _quiet_stdout():
-        bpy.ops.render.render(write_still=write, scene=scene.name)
-    return (renderer._tmp / "grid.png").read_bytes() if write else None
+        bpy.ops.render.render(write_still=False, scene=renderer.scene.name)
 
 
 def stages(renderer, stl: Path, out: Path) -> dict[str, float]:
@@ -80,10 +78,10 @@ def stages(renderer, stl: Path, out: Path) -> dict[str, float]:
     t["load"] = time.perf_counter() - start
     start = time.perf_counter()
     if renderer.engine == "cycles":
-        _cycles_render(renderer, write=False)
+        _cycles_render_only(renderer)
         t["render"] = time.perf_counter() - start
         start = time.perf_counter()
-        data = _cycles_render(renderer, write=True)
+        data = renderer.render("grid")
         t["pixels"] = max(0.0, time.perf_counter() - start - t["render"])
     else:
         image = renderer.render_array()

@@ -60,15 +60,19 @@ def merge_datasets(folders: list[Path], out: Path) -> int:
     """Merge rendered folders (e.g. the shards of one batch) into `out`: copy each manifest row's
     image, then merge the manifests. Returns the number of rows merged; UsageError when a
     folder is unusable or two folders hold different images under one name."""
-    _check_shards(folders)
+    listings: dict[Path, list[manifest.Row] | UsageError] = {}
+    for folder in folders:  # read once: the shard check and the merge both use them
+        try:
+            listings[folder] = manifest.read(folder / manifest.FILENAME)
+        except (manifest.ManifestError, OSError) as e:
+            listings[folder] = UsageError(f"{folder}: no readable manifest.csv ({e})")
+    _check_shards(listings)
     prepare_output(out)
     rows: dict[str, manifest.Row] = {}
     sources: dict[str, Path] = {}
-    for folder in folders:
-        try:
-            found = manifest.read(folder / manifest.FILENAME)
-        except (manifest.ManifestError, OSError) as e:
-            raise UsageError(f"{folder}: no readable manifest.csv ({e})") from None
+    for folder, found in listings.items():
+        if isinstance(found, UsageError):
+            raise found
         for row in found:
             src = folder / row.image
             if not src.is_file():
@@ -86,10 +90,10 @@ def merge_datasets(folders: list[Path], out: Path) -> int:
     return len(rows)
 
 
-def _check_shards(folders: list[Path]) -> None:
+def _check_shards(listings: dict[Path, list[manifest.Row] | UsageError]) -> None:
     """If the folders are shards (any has a shard record), all N must be there and finished."""
     records = {}
-    for folder in folders:
+    for folder in listings:
         try:
             records[folder] = json.loads((folder / SHARD_FILE).read_text())
         except FileNotFoundError:
@@ -121,10 +125,8 @@ def _check_shards(folders: list[Path]) -> None:
             f"{'them' if len(missing) > 1 else 'it'} (--shard I/{count}) and merge again"
         )
     for folder, record in records.items():
-        try:
-            listed = {r.image for r in manifest.read(folder / manifest.FILENAME)}
-        except (manifest.ManifestError, OSError):
-            listed = set()
+        found = listings[folder]
+        listed = set() if isinstance(found, UsageError) else {r.image for r in found}
         lost = [i for i in record["images"] if i not in listed or not (folder / i).is_file()]
         if lost:
             raise IncompleteError(

@@ -172,18 +172,16 @@ def parse_shard(text: str, env: dict[str, str] | None = None) -> tuple[int, int]
     (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT) or a Kubernetes
     Indexed Job (JOB_COMPLETION_INDEX; it does not publish N, so give it as auto/N).
     """
-    env = os.environ if env is None else env
     head, _, tail = text.partition("/")
     try:
-        given = (None if head == "auto" else int(head)), (int(tail) if tail else None)
+        if head == "auto":
+            given = int(tail) if tail else None
+        else:
+            index, count = int(head), int(tail)
     except ValueError:
-        given = (-1, None)
-    if given[0] is None:
-        index, count = _scheduler_shard(text, env, given[1])
-    elif given[1] is None:
-        raise UsageError(f"--shard {text!r}: expected I/N (e.g. 0/4), auto or auto/N")
-    else:
-        index, count = given
+        raise UsageError(f"--shard {text!r}: expected I/N (e.g. 0/4), auto or auto/N") from None
+    if head == "auto":
+        index, count = _scheduler_shard(text, os.environ if env is None else env, given)
     if count < 1 or not 0 <= index < count:
         raise UsageError(f"--shard {text!r}: need 0 <= I < N, got {index}/{count}")
     return index, count
