@@ -11,10 +11,10 @@ DEMO := build/demo
 DEMO_STORE := sqlite:///$(DEMO)/mlflow.db
 TEST_WORKERS ?= 2
 
-.PHONY: help setup lint test demo model addon bench clean
+.PHONY: help setup lint test demo model addon bench team-server clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(STAMP) ## Create or reuse .venv and install everything (bpy, TensorFlow, MLflow, dev tools)
 
@@ -50,6 +50,9 @@ bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/generalise.py
 	@if [ -f $(DEMO)/mlflow.db ]; then $(PY) bench/families.py --data $(DEMO)/images_unseen \
 	  --tracking-uri $(DEMO_STORE); else echo "bench/families.py: run make demo first"; fi
+
+team-server: setup ## Run a team's MLflow server on PostgreSQL here, data in team-store/ (PORT=, HOST=)
+	$(PY) -m trainer team-server --dir team-store --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),5000)
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache .ruff_cache

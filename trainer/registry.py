@@ -8,6 +8,11 @@ fingerprints differ), the champion is re-evaluated on the new run's test split f
 from __future__ import annotations
 
 import contextlib
+import os
+import random
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -22,7 +27,11 @@ from .console import say
 from .tracking import TrackingError
 
 DECIDE_TRIES = 5
-"""How often the decision is taken again when the champion moves while it is being taken."""
+"""How often the decision is taken again when the champion moves while it is being taken (by
+hand in the MLflow UI: runs of this code wait for each other's decisions)."""
+LOCK_SUFFIX = ".champion-lock"
+LOCK_STALE_S = 900.0
+"""A decision lock older than this is taken to be left by a run that died deciding."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,10 @@ def decide_champion(
 ) -> tuple[bool, str]:
     """Move the champion alias of `name` to `version` if it beats the current champion; say why.
 
-    Runs finishing at the same time decide one after the other (a lock beside a sqlite store;
-    with a server, the decision is taken again if the champion moved while it was being taken,
-    up to DECIDE_TRIES times, and the decision says so if it still moved).
+    Runs finishing at the same time decide one after the other: a file lock beside a sqlite
+    store, else a lock in the registry itself (see `_registry_lock`). If the champion still moved
+    while the decision was taken (by hand, in the UI), it is taken again, up to DECIDE_TRIES
+    times, and the decision says so if it still moved.
     """
     client = MlflowClient()
     with _champion_lock(name):
@@ -171,13 +181,78 @@ def decide_champion(
 
 @contextlib.contextmanager
 def _champion_lock(name: str) -> Iterator[None]:
-    """An exclusive lock for the champion decision, for stores that are a local sqlite file."""
+    """An exclusive lock for the champion decision of `name`, on any store."""
     uri = mlflow.get_tracking_uri()
-    if not uri.startswith("sqlite:///"):
+    if uri.startswith("sqlite:///"):
+        lock = tracking.sqlite_path(uri).with_name(f".{name}.champion.lock")
+        with tracking.file_lock(lock):  # released by the kernel even after SIGKILL
+            yield
+    else:
+        with _registry_lock(name):
+            yield
+
+
+@contextlib.contextmanager
+def _registry_lock(name: str) -> Iterator[None]:
+    """Hold the registered model `<name>.champion-lock` while deciding.
+
+    Creating a registered model is the one compare-and-set MLflow's API offers: the store's
+    unique key on the name lets exactly one of two concurrent creates succeed, on a server with
+    PostgreSQL as on any SQL store. The lock names its holder (host, process, token). A lock
+    whose holder is a dead process on this host, or older than LOCK_STALE_S, is broken.
+    """
+    client = MlflowClient()
+    lock = f"{name}{LOCK_SUFFIX}"
+    host, pid = socket.gethostname(), os.getpid()
+    holder = f"{host}:{pid}:{uuid.uuid4().hex[:12]}"
+    waiting = False
+    while True:
+        try:
+            client.create_registered_model(
+                lock,
+                tags={"holder": holder},
+                description=f"held while a training run decides the champion of {name}",
+            )
+            break
+        except MlflowException as e:
+            if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        try:
+            held = client.get_registered_model(lock)
+        except MlflowException:
+            continue  # released between our create and this read
+        theirs = held.tags.get("holder", "")
+        if theirs == holder:  # our create landed but its answer was lost and retried
+            break
+        if _abandoned(theirs, held.creation_timestamp, host):
+            say(f"warning: {name}: breaking the champion lock left by {theirs}")
+            with contextlib.suppress(MlflowException):
+                client.delete_registered_model(lock)
+            continue
+        if not waiting:
+            say(f"{name}: waiting for the champion decision of {theirs}")
+            waiting = True
+        time.sleep(0.2 + random.random() * 0.3)
+    try:
         yield
-        return
-    with tracking.file_lock(tracking.sqlite_path(uri).with_name(f".{name}.champion.lock")):
-        yield
+    finally:
+        with contextlib.suppress(MlflowException):
+            if client.get_registered_model(lock).tags.get("holder") == holder:
+                client.delete_registered_model(lock)
+
+
+def _abandoned(holder: str, created_ms: int, host: str) -> bool:
+    their_host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if their_host == host and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+    return time.time() - created_ms / 1000 > LOCK_STALE_S
 
 
 def _decide(
@@ -218,8 +293,9 @@ def promote(version: str, name: str = MODEL_NAME) -> str:
         client.get_model_version(name, version)
     except MlflowException:
         raise TrackingError(f"{name} has no version {version}") from None
-    previous = champion_version(name)
-    client.set_registered_model_alias(name, CHAMPION, version)
+    with _champion_lock(name):
+        previous = champion_version(name)
+        client.set_registered_model_alias(name, CHAMPION, version)
     decision = f"v{version} promoted by hand (previous champion: v{previous or 'none'})"
     client.set_model_version_tag(name, version, "champion_decision", decision)
     return decision
