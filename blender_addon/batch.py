@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,8 @@ class BatchConfig:
     progress: bool = True
     shard: tuple[int, int] | None = None
     """(I, N): render only shard I of N of the parts (see jobs.shard)."""
+    cluster: str = ""
+    """A Ray cluster to render on (auto or ray://HOST:PORT; see cluster.py), or none."""
 
 
 @dataclass
@@ -75,22 +78,34 @@ class Answer:
 
 def render_batch(config: BatchConfig) -> BatchResult:
     """Render `config.inputs` into `config.out`; raise jobs.UsageError for a bad request."""
-    batch = Batch(config)
-    try:
-        if config.workers > 1 and len(batch.tasks) > 1:
-            from . import workers
+    if config.cluster:
+        from . import cluster
 
-            count = min(config.workers, len(batch.tasks))
-            threads = config.threads or max(1, (os.cpu_count() or 1) // count)
-            command = workers.worker_command(
-                config.size, config.strategy, batch.engine, threads, batch.out
-            )
-            workers.render_in_workers(batch.tasks, count, command, batch.collect)
-        else:
-            while batch.step():
-                pass
+        slots = cluster.connect(config.cluster)  # before any output: a bad address writes nothing
+    try:
+        batch = Batch(config)
+        try:
+            if config.cluster and batch.tasks:
+                args = (config.size, config.strategy, batch.engine, config.threads, batch.out)
+                warn = lambda line: batch.progress.error(line, "warning")  # noqa: E731
+                cluster.render_on_ray(batch.tasks, slots, *args, batch.collect, warn)
+            elif config.workers > 1 and len(batch.tasks) > 1:
+                from . import workers
+
+                count = min(config.workers, len(batch.tasks))
+                threads = config.threads or max(1, (os.cpu_count() or 1) // count)
+                command = workers.worker_command(
+                    config.size, config.strategy, batch.engine, threads, batch.out
+                )
+                workers.render_in_workers(batch.tasks, count, command, batch.collect)
+            else:
+                while batch.step():
+                    pass
+        finally:
+            batch.close()
     finally:
-        batch.close()
+        if config.cluster:
+            cluster.disconnect()
     return batch.result
 
 
@@ -220,12 +235,23 @@ class Batch:
         self.progress.error(message)
 
 
-def render_task(renderer, task: Task, out: Path, strategy: str) -> Answer:
-    """Read one STL file and write its missing meta-images (in the process holding `renderer`)."""
+def render_task(
+    renderer,
+    task: Task,
+    out: Path,
+    strategy: str,
+    stl_data: bytes | None = None,
+    keep: Callable[[str, bytes], None] | None = None,
+) -> Answer:
+    """Read one STL file (or its bytes, `stl_data`) and make its missing meta-images in the
+    process holding `renderer`; `keep(image, png)` takes each (default: written into `out`)."""
     try:
-        mesh = stl.read_stl(task.source)
+        mesh = (
+            stl.read_stl(task.source) if stl_data is None else stl.parse_stl(stl_data, task.source)
+        )
     except stl.StlError as e:
         return Answer([], str(e))
+    keep = keep or (lambda image, data: atomic.write_bytes(out / image, data))
     written: list[jobs.Variant] = []
     try:
         for v in task.variants:
@@ -233,7 +259,7 @@ def render_task(renderer, task: Task, out: Path, strategy: str) -> Answer:
             record = metaimage.provenance(
                 task.sha256, v.augmentation, renderer.size, renderer.engine
             )
-            write_meta_image(renderer, mesh.triangles @ rotation.T, out / v.image, record, strategy)
+            keep(v.image, meta_image(renderer, mesh.triangles @ rotation.T, record, strategy))
             written.append(v)
     except OSError as e:
         return Answer(written, f"{out}: cannot write meta-image ({e.strerror or e})")
@@ -242,10 +268,14 @@ def render_task(renderer, task: Task, out: Path, strategy: str) -> Answer:
     return Answer(written)
 
 
+def meta_image(renderer, triangles: np.ndarray, record: dict, strategy: str = "grid") -> bytes:
+    """Render part-frame triangles into a tagged PNG."""
+    renderer.load(triangles)
+    return png.retag(renderer.render(strategy), metaimage.provenance_text(record))
+
+
 def write_meta_image(
     renderer, triangles: np.ndarray, path: Path, record: dict, strategy: str = "grid"
 ) -> None:
     """Render part-frame triangles and write the tagged PNG atomically."""
-    renderer.load(triangles)
-    data = png.retag(renderer.render(strategy), metaimage.provenance_text(record))
-    atomic.write_bytes(path, data)
+    atomic.write_bytes(path, meta_image(renderer, triangles, record, strategy))

@@ -1,6 +1,7 @@
 """Command line of the add-on: the same code with the `bpy` module or inside Blender.
 
 python -m blender_addon render INPUT... --out DIR [--labels CSV] [--size 600] [--workers N]
+    [--cluster auto|ray://HOST:PORT]
 blender --background --python-exit-code 1 --python blender_addon/cli.py -- render INPUT... --out DIR
 
 (Without --python-exit-code 1, Blender exits 0 after a Python exception.)
@@ -96,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="Blender processes rendering in parallel (default: %(default)s)",
+    )
+    render.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="render on a Ray cluster instead (needs the `cluster` extra): one renderer per CPU "
+        "slot; this process sends each part's STL bytes and writes the images, so the nodes "
+        "share no folder; a task whose worker dies is sent again. auto: $RAY_ADDRESS, the "
+        "cluster started on this machine (`ray start --head`), else a new local one; or "
+        "ray://HOST:PORT (Ray Client)",
     )
     render.add_argument(
         "--rotations",
@@ -313,6 +323,8 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("--workers must be at least 1")
     if not 0 <= args.rotations <= 20:
         parser.error(f"--rotations: K must be 1 to 20, got {args.rotations}")
+    if args.cluster and args.workers > 1:
+        parser.error("--cluster and --workers: the cluster's CPU slots are the workers")
     try:
         shard = jobs.parse_shard(args.shard) if args.shard else None
     except UsageError as e:
@@ -339,6 +351,7 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         force=args.force,
         progress=not args.quiet,
         shard=shard,
+        cluster=args.cluster or "",
     )
     try:
         result = batch.render_batch(config)
@@ -365,7 +378,8 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     per = f", {result.seconds / result.rendered:.2f} s per image" if result.rendered else ""
     print(
         f"{result.rendered} meta-images rendered, {result.skipped} up to date, "
-        f"{failed} failed in {result.seconds:.1f} s{per} ({NAMES[result.engine]}) "
+        f"{failed} failed in {result.seconds:.1f} s{per} ({NAMES[result.engine]}"
+        f"{', on Ray' if args.cluster else ''}) "
         f"-> {args.out / 'manifest.csv'}",
         file=sys.stderr,
     )

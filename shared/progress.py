@@ -55,11 +55,11 @@ class Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def error(self, message: str) -> None:
-        """Print one error line (above the progress line on a TTY)."""
+    def error(self, message: str, kind: str = "error") -> None:
+        """Print one error (or other `kind`) line, above the progress line on a TTY."""
         if self.tty and self._shown:
             self.stream.write("\r\033[K")
-        self.stream.write(f"error: {message}\n")
+        self.stream.write(f"{kind}: {message}\n")
         self.stream.flush()
 
     def close(self) -> None:
