@@ -126,7 +126,9 @@ class Batch:
         self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
         files, problems = jobs.find_inputs(config.inputs)
-        self.parts, plan_problems = jobs.plan(files, labels, config.rotations)
+        self.root = jobs.input_root(config.inputs, config.labels)
+        self.parts, plan_problems = jobs.plan(files, labels, config.rotations, self.root)
+        self._relative = {p.source: p.relative for p in self.parts}
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult(engine=self.engine)
@@ -200,6 +202,8 @@ class Batch:
             self._renderer = None
         self.progress.close()
         warning = merge_manifest(self.out, self.result.rows, self._owned)
+        if self.result.rows:
+            manifest.add_roots(self.out, [str(self.root)])
         if warning:
             self.result.errors.append(warning)
             self.progress.error(warning)
@@ -222,7 +226,7 @@ class Batch:
                 image=v.image,
                 label=v.label,
                 part_id=part_id,
-                source=str(Path(source).resolve()),
+                source=self._relative[source],
                 augmentation=v.augmentation,
                 size=self.config.size,
                 source_sha256=digest,

@@ -87,6 +87,7 @@ def merge_datasets(folders: list[Path], out: Path) -> int:
             if not target.is_file() or target.read_bytes() != data:
                 atomic.write_bytes(target, data)
     merge_manifest(out, list(rows.values()))
+    manifest.add_roots(out, [root for folder in listings for root in manifest.read_roots(folder)])
     return len(rows)
 
 

@@ -7,6 +7,7 @@ train/validation/test split is made by `part_id`, never by image.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -15,6 +16,9 @@ from . import atomic
 from .classes import CLASSES
 
 FILENAME = "manifest.csv"
+ROOTS_FILE = "sources.json"
+"""Beside the manifest: {"roots": [...]}, the absolute input roots of the batches rendered into
+the folder, where relative `source` paths are looked up. Machine-specific, unlike the rows."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class Row:
     part_id: str
     """The source part; shared by all its augmented variants."""
     source: str
-    """The STL file the image was rendered from."""
+    """The STL file the image was rendered from, relative to the batch's input root (POSIX
+    separators; see `resolve_source`). Manifests before that hold absolute paths."""
     augmentation: str
     """'none', or 'rot:<name>' for a cube rotation (see `rotations`)."""
     size: int
@@ -86,3 +91,29 @@ def write(path: str | os.PathLike, rows: list[Row]) -> None:
         writer.writeheader()
         for row in sorted(rows, key=lambda r: r.image):
             writer.writerow(asdict(row))
+
+
+def read_roots(folder: str | os.PathLike) -> list[str]:
+    """The input roots recorded in `folder`'s ROOTS_FILE (none if it is missing or unreadable)."""
+    try:
+        roots = json.loads((Path(folder) / ROOTS_FILE).read_text(encoding="utf-8"))["roots"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [r for r in roots if isinstance(r, str)]
+
+
+def add_roots(folder: str | os.PathLike, roots: list[str]) -> None:
+    """Record input roots in `folder`'s ROOTS_FILE, after the ones it has (atomically)."""
+    merged = list(dict.fromkeys(read_roots(folder) + roots))
+    text = json.dumps({"roots": merged}, indent=1) + "\n"
+    atomic.write_bytes(Path(folder) / ROOTS_FILE, text.encode())
+
+
+def resolve_source(folder: str | os.PathLike, source: str, roots: list[str]) -> Path:
+    """Where a row's STL file is on this machine: an absolute `source` as it is; a relative one
+    under the first of `roots`, else of the dataset `folder`, where it exists (else the first
+    candidate, so that a missing file is named where it was looked for)."""
+    if Path(source).is_absolute():
+        return Path(source)
+    candidates = [Path(root) / source for root in roots] + [Path(folder) / source]
+    return next((c for c in candidates if c.is_file()), candidates[0])

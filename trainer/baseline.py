@@ -49,7 +49,9 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
     if missing:
         raise data.DataError(
             f"{missing[0] or config.data / 'manifest.csv'}: the face-normal model needs the source "
-            f"STL files named in the manifest's 'source' column ({len(missing)} missing)"
+            f"STL files named in the manifest's 'source' column ({len(missing)} missing; relative "
+            f"ones are looked up under the input roots in {config.data / 'sources.json'}, then "
+            "the dataset folder)"
         )
     x = {s: features_of(ready.sets[s], config.progress) for s in data.SPLITS}
     y = {s: np.array([e.y for e in ready.sets[s]]) for s in data.SPLITS}

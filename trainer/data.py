@@ -81,6 +81,7 @@ def load(folder: Path, progress: bool = True) -> Dataset:
     sizes = Counter(r.size for r in rows if r.size)
     size = sizes.most_common(1)[0][0] if sizes else 0
     data = Dataset(folder, [], size)
+    roots = manifest.read_roots(folder)
     bar = Progress(len(rows), unit="images checked", enabled=progress)
     for i, row in enumerate(rows):
         problem = "unlabelled" if not row.label else None
@@ -93,8 +94,9 @@ def load(folder: Path, progress: bool = True) -> Dataset:
             if len(data.first_problems) < 5:
                 data.first_problems.append(f"{folder / row.image}: {problem}")
         else:
+            source = str(manifest.resolve_source(folder, row.source, roots))
             data.examples.append(
-                Example(folder / row.image, row.label, row.part_id, row.source, row.augmentation)
+                Example(folder / row.image, row.label, row.part_id, source, row.augmentation)
             )
         bar.update(i + 1)
     bar.close()

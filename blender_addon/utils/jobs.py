@@ -49,6 +49,8 @@ class Part:
     part_id: str
     label: str
     variants: tuple[Variant, ...]
+    relative: str = ""
+    """`source` relative to the batch's input root, as the manifest records it."""
 
 
 def find_inputs(paths: list[str]) -> tuple[list[Path], list[Problem]]:
@@ -95,15 +97,29 @@ def read_labels(path: Path) -> dict[Path, str]:
         raise UsageError(f"{path}: cannot read labels ({e})") from None
 
 
+def input_root(paths: list[str], labels: Path | None) -> Path:
+    """The folder that manifest `source` paths are relative to: the labels CSV's folder (its
+    `file` column is relative to it too), else the deepest folder holding every input."""
+    if labels is not None:
+        return labels.resolve().parent
+    folders = [str(p if p.is_dir() else p.parent) for p in (Path(x).resolve() for x in paths)]
+    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+
+
+def relative_to(path: Path, root: Path) -> str:
+    """`path` relative to `root`, with / separators, the same on every machine."""
+    return Path(os.path.relpath(path.resolve(), root)).as_posix()
+
+
 def plan(
-    files: list[Path], labels: dict[Path, str] | None, turns: int = 0
+    files: list[Path], labels: dict[Path, str] | None, turns: int = 0, root: Path | None = None
 ) -> tuple[list[Part], list[Problem]]:
     """Name every part and its meta-images; return (parts, problems).
 
-    part_id is the file's stem, made unique with a short hash of its path where two inputs
-    share a stem. With `turns`, a labelled part gets the 20 cube rotations that keep its label
-    one of the five classes instead of itself as it is; `choose_variants` keeps `turns` of them
-    once the part's bytes are read.
+    part_id is the file's stem, made unique with a short hash of its path relative to `root`
+    (default: the current folder) where two inputs share a stem. With `turns`, a labelled part
+    gets the 20 cube rotations that keep its label one of the five classes instead of itself as
+    it is; `choose_variants` keeps `turns` of them once the part's bytes are read.
     """
     stems: dict[str, int] = {}
     for f in files:
@@ -113,10 +129,11 @@ def plan(
         for p, label in labels.items():
             by_name.setdefault(p.name, []).append(label)
     parts, errors = [], []
+    root = root or Path.cwd()
     for f in files:
-        part_id = f.stem
+        part_id, relative = f.stem, relative_to(f, root)
         if stems[f.stem] > 1:
-            part_id += "-" + hashlib.sha1(str(f.resolve()).encode()).hexdigest()[:8]
+            part_id += "-" + hashlib.sha1(relative.encode()).hexdigest()[:8]
         label = ""
         if labels is not None:
             label = labels.get(f.resolve(), "")
@@ -131,7 +148,7 @@ def plan(
         variants = tuple(
             Variant(image_name(part_id, name), name, new_label) for name, new_label in poses
         )
-        parts.append(Part(str(f), part_id, label, variants))
+        parts.append(Part(str(f), part_id, label, variants, relative))
     return parts, errors
 
 

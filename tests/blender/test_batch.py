@@ -58,9 +58,11 @@ def test_bad_inputs_are_named_and_the_batch_carries_on(tmp_path):
         assert reason in line
     assert any(f"{tmp_path / 'missing.stl'}: file not found" in e for e in errors)
     assert "Traceback" not in result.stderr
-    assert _files(out) == ["good0.png", "good1.png", "manifest.csv"]
+    assert _files(out) == ["good0.png", "good1.png", "manifest.csv", "sources.json"]
+    assert manifest.read_roots(out) == [str(tmp_path.resolve())]  # the folder of every input
     rows = manifest.read(out / "manifest.csv")
     assert [r.image for r in rows] == ["good0.png", "good1.png"]
+    assert [r.source for r in rows] == ["parts/good0.stl", "parts/good1.stl"]
     assert {load(out / r.image).shape for r in rows} == {(200, 200, 3)}
 
 
@@ -149,7 +151,9 @@ def test_a_killed_batch_resumes_to_the_same_dataset(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - len(finished)} meta-images rendered, {len(finished)} up to date" in resumed.stderr
     assert {p.name: p.stat().st_mtime_ns for p in finished} == stamps
-    assert _files(out) == sorted([f"good{i}.png" for i in range(6)] + ["manifest.csv"])
+    assert _files(out) == sorted(
+        [f"good{i}.png" for i in range(6)] + ["manifest.csv", "sources.json"]
+    )
 
     clean = tmp_path / "clean"
     assert cli("render", str(parts), "--out", str(clean), "--size", "300").returncode == 0

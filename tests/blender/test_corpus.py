@@ -29,5 +29,5 @@ def test_one_batch_over_the_corpus_renders_every_usable_file(tmp_path):
         assert metaimage.read_provenance(out / rows[name].image) is not None
         assert (image.reshape(-1, 3).max(axis=1) > 0).mean() > 0.02, name  # the part is visible
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{n}.png" for n in awkward_meshes] + ["manifest.csv"]
+        [f"{n}.png" for n in awkward_meshes] + ["manifest.csv", "sources.json"]
     )

@@ -45,6 +45,47 @@ def test_merged_shards_are_exactly_the_single_machine_dataset(tmp_path, count):
     assert again.returncode == 0 and _files(merged) == _files(single)
 
 
+def test_shards_from_other_mount_points_merge_into_the_same_manifest(tmp_path):
+    """Two machines see the parts under different paths; the merged manifest is byte for byte
+    the one-machine manifest, and the STL files are found through the recorded input roots."""
+    import shutil
+
+    _good_parts(tmp_path / "single" / "parts", 4)
+    labels = "file,label\n" + "".join(f"parts/good{i}.stl,+X\n" for i in range(4))
+    roots = [tmp_path / name for name in ("single", "mnt-a/x", "data")]
+    for root in roots:
+        if root.name != "single":
+            shutil.copytree(tmp_path / "single" / "parts", root / "parts")
+        (root / "labels.csv").write_text(labels)
+
+    def render(root, out, *more):
+        done = cli("render", str(root / "parts"), "--labels", str(root / "labels.csv"),
+                   "--size", "100", "--out", str(out), *more)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    render(roots[0], tmp_path / "one")
+    render(roots[1], tmp_path / "shard0", "--shard", "0/2")
+    render(roots[2], tmp_path / "shard1", "--shard", "1/2")
+    done = cli(
+        "merge",
+        str(tmp_path / "shard0"),
+        str(tmp_path / "shard1"),
+        "--out",
+        str(tmp_path / "merged"),
+    )
+    assert done.returncode == 0, done.stderr
+    one, merged = (tmp_path / d / "manifest.csv" for d in ("one", "merged"))
+    assert merged.read_bytes() == one.read_bytes()
+    assert {r.source for r in manifest.read(merged)} == {f"parts/good{i}.stl" for i in range(4)}
+    assert manifest.read_roots(tmp_path / "merged") == [str(roots[1]), str(roots[2])]
+    shutil.rmtree(roots[1])  # that machine's mount is gone here: the other root serves
+    for row in manifest.read(merged):
+        found = manifest.resolve_source(
+            tmp_path / "merged", row.source, manifest.read_roots(tmp_path / "merged")
+        )
+        assert found == roots[2] / row.source and found.is_file()
+
+
 def test_bad_shards_and_merges_are_one_line_errors(tmp_path):
     parts = _good_parts(tmp_path / "parts", 1)
     for bad in ("2/2", "1", "a/b", "0/0", "-1/3"):

@@ -46,3 +46,26 @@ def test_replacing_removes_the_temporary_on_failure(tmp_path):
         raise RuntimeError
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+
+
+def test_relative_sources_are_found_under_the_recorded_roots(tmp_path):
+    gone, here = tmp_path / "gone", tmp_path / "here"
+    (here / "parts").mkdir(parents=True)
+    (here / "parts" / "a.stl").write_bytes(b"solid a")
+    data = tmp_path / "data"
+    data.mkdir()
+    assert manifest.read_roots(data) == []
+    manifest.add_roots(data, [str(gone)])
+    manifest.add_roots(data, [str(here), str(gone)])  # kept once, in first-seen order
+    roots = manifest.read_roots(data)
+    assert roots == [str(gone), str(here)]
+    assert manifest.resolve_source(data, "parts/a.stl", roots) == here / "parts" / "a.stl"
+    # not found anywhere: named under the first root, where it was looked for first
+    assert manifest.resolve_source(data, "parts/b.stl", roots) == gone / "parts" / "b.stl"
+    # an absolute source (manifests before relative sources) is taken as it is
+    assert manifest.resolve_source(data, str(gone / "x.stl"), roots) == gone / "x.stl"
+    (data / "parts").mkdir()
+    (data / "parts" / "c.stl").write_bytes(b"solid c")  # beside the dataset, no root needed
+    assert manifest.resolve_source(data, "parts/c.stl", []) == data / "parts" / "c.stl"
+    (data / manifest.ROOTS_FILE).write_text("{not json")
+    assert manifest.read_roots(data) == []
