@@ -48,6 +48,7 @@ bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/predict.py
 	$(PY) bench/faults.py
 	$(PY) bench/generalise.py
+	$(PY) bench/scale.py
 	@if [ -f $(DEMO)/mlflow.db ]; then $(PY) bench/families.py --data $(DEMO)/images_unseen \
 	  --tracking-uri $(DEMO_STORE); else echo "bench/families.py: run make demo first"; fi
 

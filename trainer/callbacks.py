@@ -30,7 +30,7 @@ class Validation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs if logs is not None else {}
-        probabilities = self.model.predict(self.val, verbose=0)
+        probabilities = self.model.predict(self.val, verbose=0)[: len(self.labels)]
         row = {
             "train_loss": float(logs.get("loss", np.nan)),
             "train_accuracy": float(logs.get("accuracy", np.nan)),

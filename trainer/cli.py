@@ -257,6 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         "team-server": _team_server,
     }[args.command]
     console.quiet_libraries(args.verbose)
+    if args.command in ("train", "tune"):
+        from trainer import parallel
+
+        try:
+            parallel.want_backend(getattr(args, "devices", 1) or 0)
+        except ConfigError as e:
+            parser.error(str(e))
     if args.command in NEEDS_TENSORFLOW:
         console.load_tensorflow(args.verbose)
     # SIGTERM (a scheduler's or `kill`'s) unwinds like Ctrl-C: the MLflow run ends FAILED.

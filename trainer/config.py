@@ -195,6 +195,13 @@ class TrainConfig(RunConfig):
         "keeps the label but hides which view each tile is, and measured worse: 53% against "
         "88% on unseen parts)",
     )
+    devices: int = option(
+        1,
+        "train data-parallel on N devices (Keras' DataParallel; needs the JAX backend, which "
+        "it selects unless KERAS_BACKEND says otherwise); 0 = all visible devices. "
+        "--batch-size is the global batch, split evenly over them",
+        metavar="N",
+    )
     cache_limit_gb: float = option(4.0, "keep decoded training images in memory up to this size")
     checkpoints: bool = option(
         True, "write no checkpoints (the run cannot be resumed)", flag="--no-checkpoints"
@@ -208,6 +215,8 @@ class TrainConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.devices < 0:
+            raise ConfigError("--devices must be 0 (all visible) or more")
         if self.checkpoint_dir is not None:
             self.checkpoint_dir = Path(self.checkpoint_dir)
         self.variant = self.variant.upper()

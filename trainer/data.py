@@ -214,15 +214,25 @@ def pipeline(
     seed: int = 0,
     cache_bytes: float = 0,
     decoded_size: int = 600,
+    multiple: int = 1,
 ) -> tf.data.Dataset:
     """Batches of (float32 images, int labels): read, decode, [shuffle tiles], [half turns],
     resize, prefetch.
 
     Training data is shuffled every epoch, and kept decoded in memory if it fits `cache_bytes`;
-    evaluation data is cached after resizing (it is small and never changes).
+    evaluation data is cached after resizing (it is small and never changes). Every batch holds
+    a `multiple` of images (data-parallel devices split it evenly): each training epoch leaves
+    out the fewer than `multiple` images left over after its shuffle, and evaluation repeats the
+    last image to fill the last batch (predictions past len(examples) are to be dropped).
     """
     paths = [str(e.path) for e in examples]
     labels = np.array([e.y for e in examples], dtype=np.int32)
+    if not training and len(paths) % multiple:
+        fill = multiple - len(paths) % multiple
+        paths, labels = (
+            paths + paths[-1:] * fill,
+            np.concatenate([labels, labels[-1:].repeat(fill)]),
+        )
     ds = tf.data.Dataset.from_tensor_slices((paths, labels))
     ds = ds.map(_decode, num_parallel_calls=tf.data.AUTOTUNE)
     if not training:
@@ -232,7 +242,10 @@ def pipeline(
         ds = ds.map(lambda x, y: (preprocess.to_tiles(x), y), tf.data.AUTOTUNE)
     if len(examples) * decoded_size * decoded_size * 3 <= cache_bytes:
         ds = ds.cache()
-    ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    if len(examples) % multiple:
+        ds = ds.take(len(examples) - len(examples) % multiple)
+    ds = ds.batch(batch_size)
 
     def augment_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
         if shuffle_tiles:

@@ -125,8 +125,12 @@ def log_setup(config: RunConfig, ready: Prepared, scratch: Path, **params: Any) 
 
 def versions() -> dict[str, str]:
     out = {"version_python": platform.python_version()}
+    import keras
+
     for package in ("keras", "tensorflow", "mlflow", "numpy"):
         out[f"version_{package}"] = metadata.version(package)
+    if keras.backend.backend() == "jax":
+        out["version_jax"] = metadata.version("jax")
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import checkpoint, data, model, tracking
+from . import checkpoint, data, model, parallel, tracking
 from .callbacks import Validation, checkpoint_saver
 from .config import EXPERIMENT, TrainConfig
 from .console import say
@@ -24,13 +24,14 @@ from .run import Fitted, Prepared, TrainResult, finish, log_setup, prepare
 
 def train(config: TrainConfig) -> TrainResult:
     """Train, evaluate, log, register, and let the champion rule decide; see the module doc."""
+    layout = parallel.distribute(config.devices, config.batch_size)  # a bad request: before all
     tracking.connect(config.tracking_uri)
     if config.base == "none":
         weights_arg, weights_used = None, "none (no EfficientNet base: --base none)"
     else:
         weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
     say(f"weights: {weights_used}")
-    return _train(config, prepare(config), weights_arg, weights_used)
+    return _train(config, layout, prepare(config), weights_arg, weights_used)
 
 
 def resume(
@@ -54,6 +55,7 @@ def resume(
     config = TrainConfig(
         **before_views | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
     )
+    layout = parallel.distribute(config.devices, config.batch_size)
     ready = prepare(config)
     if ready.dataset_fingerprint != start.state.dataset_fingerprint:
         raise data.DataError(
@@ -66,17 +68,19 @@ def resume(
         f"({'phase over' if start.state.phase_done else f'phase {start.state.phase + 1}'}), "
         f"from {start.path}"
     )
-    return _train(config, ready, None, weights_used, (found, start))
+    return _train(config, layout, ready, None, weights_used, (found, start))
 
 
 def _train(
     config: TrainConfig,
+    layout: dict[str, str],
     ready: Prepared,
     weights_arg: str | None,
     weights_used: str,
     resuming: tuple[str, checkpoint.Checkpoint] | None = None,
 ) -> TrainResult:
     start = time.monotonic()
+    devices = int(layout["devices"])
     keras.utils.set_random_seed(config.seed)
     tags = dict(IMAGE.tags) | {"family": IMAGE.name}
     with (
@@ -91,14 +95,21 @@ def _train(
             folder = resuming[1].path.parent
             tracking.set_tags({"resumed_after_epoch": resuming[1].epochs})
         else:
-            log_setup(config, ready, scratch, weights_used=weights_used, schedule=_schedule(config))
+            log_setup(
+                config,
+                ready,
+                scratch,
+                weights_used=weights_used,
+                schedule=_schedule(config),
+                **layout,
+            )
             if config.checkpoints:
                 root = config.checkpoint_dir or tracking.checkpoint_root(config.tracking_uri)
                 folder = root.resolve() / run_id
                 tracking.set_tags({"checkpoint_dir": folder})
         try:
             net, validation = _fit(
-                config, ready, weights_arg, folder, resuming[1] if resuming else None
+                config, ready, weights_arg, folder, resuming[1] if resuming else None, devices
             )
         except KeyboardInterrupt:
             if folder is not None and checkpoint.saved_epochs(folder):
@@ -107,7 +118,8 @@ def _train(
                     f"--resume {run_id} --tracking-uri {config.tracking_uri}"
                 )
             raise
-        test = data.pipeline(ready.sets["test"], config.image_size, config.batch_size, False)
+        test = ready.sets["test"]
+        test_ds = data.pipeline(test, config.image_size, config.batch_size, False, multiple=devices)
         fitted = Fitted(
             run_id, scratch, net, validation.history, validation.best, weights_used, start
         )
@@ -116,7 +128,7 @@ def _train(
             IMAGE,
             ready,
             fitted,
-            net.predict(test, verbose=0),
+            net.predict(test_ds, verbose=0)[: len(test)],
             image_size=config.image_size,
             variant=config.variant,
         )
@@ -131,6 +143,7 @@ def _fit(
     weights,
     folder: Path | None,
     start: checkpoint.Checkpoint | None,
+    devices: int = 1,
 ) -> tuple[keras.Model, Validation]:
     """Build the model and run the training phases (from `start` if given), checkpointing
     into `folder` after each epoch; the best weights are in the model after."""
@@ -158,9 +171,10 @@ def _fit(
         seed=config.seed,
         cache_bytes=config.cache_limit_gb * 2**30,
         decoded_size=ready.dataset.size,
+        multiple=devices,
     )
     val = ready.sets["val"]
-    val_ds = data.pipeline(val, config.image_size, config.batch_size, training=False)
+    val_ds = data.pipeline(val, config.image_size, config.batch_size, False, multiple=devices)
     validation = Validation(val_ds, np.array([e.y for e in val]), config.patience, config.progress)
     if start is not None:
         validation.resume(start.state, start.best_weights)
