@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,12 @@ ENV = dict(
     PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     RAY_USAGE_STATS_ENABLED="0",
 )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 RAY_FLAGS = ("--include-dashboard=false", "--disable-usage-stats")
@@ -74,8 +81,6 @@ def decisions(uri: str, count: int, lock: bool = True) -> float:
 
 def bench_store(count: int, work: Path) -> list[str]:
     sqlite = decisions(f"sqlite:///{work / 'bench.db'}", count)
-    from tests.conftest import free_port
-
     port = free_port()
     log = (work / "team.log").open("w")
     command = [sys.executable, "-m", "trainer", "team-server", "--dir", str(work / "team")]
@@ -133,8 +138,6 @@ def _render(args: list[str], env: dict | None = None) -> tuple[float, float, str
 
 
 def bench_ray(parts: int, size: int, work: Path) -> list[str]:
-    from tests.conftest import free_port
-
     subprocess.run(
         [
             *(sys.executable, "-m", "trainer", "parts", "--count", str(parts)),

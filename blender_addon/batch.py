@@ -7,6 +7,7 @@ never imports bpy itself: the renderer is created in whichever process renders.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ def render_batch(config: BatchConfig) -> BatchResult:
         try:
             if config.cluster and batch.tasks:
                 args = (config.size, config.strategy, batch.engine, config.threads, batch.out)
-                warn = lambda line: batch.progress.error(line, "warning")  # noqa: E731
+                warn = functools.partial(batch.progress.error, kind="warning")
                 cluster.render_on_ray(batch.tasks, slots, *args, batch.collect, warn)
             elif config.workers > 1 and len(batch.tasks) > 1:
                 from . import workers

@@ -103,12 +103,19 @@ def input_root(paths: list[str], labels: Path | None) -> Path:
     if labels is not None:
         return labels.resolve().parent
     folders = [str(p if p.is_dir() else p.parent) for p in (Path(x).resolve() for x in paths)]
-    return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    try:
+        return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    except ValueError:  # Windows: inputs on different drives have no common folder
+        return Path(folders[0])
 
 
 def relative_to(path: Path, root: Path) -> str:
-    """`path` relative to `root`, with / separators, the same on every machine."""
-    return Path(os.path.relpath(path.resolve(), root)).as_posix()
+    """`path` relative to `root`, with / separators, the same on every machine (absolute if
+    it has no path from `root`, as on another Windows drive)."""
+    try:
+        return Path(os.path.relpath(path.resolve(), root)).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
 
 
 def plan(
