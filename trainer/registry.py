@@ -232,7 +232,7 @@ def _registry_lock(name: str) -> Iterator[None]:
         if not waiting:
             say(f"{name}: waiting for the champion decision of {theirs}")
             waiting = True
-        time.sleep(0.2 + random.random() * 0.3)
+        time.sleep(0.05 + random.random() * 0.1)
     try:
         yield
     finally:
