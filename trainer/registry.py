@@ -215,7 +215,9 @@ def _registry_lock(name: str) -> Iterator[None]:
             )
             break
         except MlflowException as e:
-            if e.error_code != "RESOURCE_ALREADY_EXISTS":
+            # MLflow's SQL store answers a lost create with a read of the winner's lock: if that
+            # was released in between, the answer is "does not exist". Both mean: try again.
+            if e.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 raise
         try:
             held = client.get_registered_model(lock)

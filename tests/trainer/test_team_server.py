@@ -203,7 +203,7 @@ def _race(name: str, versions: list[str], scores: list[registry.Score]) -> None:
 
 
 def test_champion_decisions_racing_on_the_team_server_end_on_the_best(team):
-    """Four deciders at once, ten times: the best version is always the champion.
+    """Four deciders at once, twenty times: the best version is always the champion.
 
     Without the registry lock, a decider that read the old champion can overwrite a better one
     set since (the README says how often that happened)."""
@@ -211,7 +211,7 @@ def test_champion_decisions_racing_on_the_team_server_end_on_the_best(team):
     tracking.connect(url)
     client = MlflowClient(url, registry_uri=url)
     rng = random.Random(0)
-    for round_ in range(10):
+    for round_ in range(20):
         name = f"race-{round_}"
         client.create_registered_model(name)
         scores = [registry.Score(rng.random(), rng.random()) for _ in range(4)]
