@@ -56,10 +56,14 @@ def postgres(folder: Path) -> Iterator[str]:
         log = folder / "log"
         raise TeamServerError(f"{folder}: PostgreSQL did not start ({e}); its log: {log}") from None
     try:
-        if DATABASE not in server.psql(
-            f"SELECT datname FROM pg_database WHERE datname = '{DATABASE}';"
-        ):
-            server.psql(f"CREATE DATABASE {DATABASE};")
+        try:
+            query = f"SELECT datname FROM pg_database WHERE datname = '{DATABASE}';"
+            if DATABASE not in server.psql(query):
+                server.psql(f"CREATE DATABASE {DATABASE};")
+        except subprocess.SubprocessError as e:
+            raise TeamServerError(
+                f"{folder}: cannot create the {DATABASE} database ({e})"
+            ) from None
         yield server.get_uri(DATABASE)
     finally:
         server.cleanup()

@@ -245,3 +245,11 @@ def test_a_lock_left_by_a_dead_decider_is_broken(team, capsys):
     assert moved and registry.champion_version(name) == version
     assert f"breaking the champion lock left by {holder}" in capsys.readouterr().err
     assert not client.search_registered_models(f"name = '{name}{registry.LOCK_SUFFIX}'")
+
+
+def test_a_team_folder_that_is_a_file_is_a_usage_error(tmp_path):
+    blocker = tmp_path / "store"
+    blocker.write_text("")
+    done = _trainer(tmp_path, "team-server", "--dir", str(blocker))
+    assert done.returncode == 2 and f"--dir {blocker}: not a folder" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and blocker.read_text() == ""
