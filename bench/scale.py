@@ -20,13 +20,11 @@ import json
 import os
 import platform
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,40 +79,20 @@ def decisions(uri: str, count: int, lock: bool = True) -> float:
 
 def bench_store(count: int, work: Path) -> list[str]:
     sqlite = decisions(f"sqlite:///{work / 'bench.db'}", count)
-    port = free_port()
-    log = (work / "team.log").open("w")
-    command = [sys.executable, "-m", "trainer", "team-server", "--dir", str(work / "team")]
-    server = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=ENV,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    from trainer import team
+
     started = time.perf_counter()
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    log_text = (work / "team.log").read_text()
-                    raise SystemExit(f"team-server did not start: {log_text}") from None
-                time.sleep(0.5)
+    with team.team_server(work / "team", port=free_port()) as server:
         up = time.perf_counter() - started
-        team = decisions(f"http://127.0.0.1:{port}", count)
-        unlocked = decisions(f"http://127.0.0.1:{port}", count, lock=False)
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=60)
+        locked = decisions(server.url, count)
+        unlocked = decisions(server.url, count, lock=False)
     return [
         f"team store: {count} register + champion decisions (one process, one after another)",
         "| store | ms per decision | vs sqlite |",
         "|---|---|---|",
         f"| sqlite file (file lock) | {sqlite * 1000:.0f} | 1.00 |",
-        f"| team-server: mlflow server on PostgreSQL, HTTP (registry lock) | {team * 1000:.0f} "
-        f"| {team / sqlite:.2f} |",
+        f"| team-server: mlflow server on PostgreSQL, HTTP (registry lock) | {locked * 1000:.0f} "
+        f"| {locked / sqlite:.2f} |",
         f"| the same without the lock (unsafe, for its cost) | {unlocked * 1000:.0f} "
         f"| {unlocked / sqlite:.2f} |",
         f"team-server start (PostgreSQL + mlflow server, existing or new folder): {up:.1f} s",

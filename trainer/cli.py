@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         from trainer import parallel
 
         try:
-            parallel.want_backend(getattr(args, "devices", 1) or 0)
+            parallel.want_backend(args.devices)
         except ConfigError as e:
             parser.error(str(e))
     if args.command in NEEDS_TENSORFLOW:

@@ -44,12 +44,16 @@ def ui_command(tracking: str, host: str, port: int) -> list[str]:
     ]
 
 
+def tools_environment(**extra: str) -> dict[str, str]:
+    """This process's environment for an MLflow command, with this environment's tools first on
+    PATH (mlflow starts `uvicorn`/`gunicorn` by name)."""
+    tools = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": os.pathsep.join([tools, os.environ.get("PATH", "")]), **extra}
+
+
 def run_foreground(command: list[str], tracking: str) -> int:
     """Run an MLflow command until it ends (or Ctrl-C); its tools come from this environment."""
-    tools = str(Path(sys.executable).parent)  # mlflow starts `uvicorn`/`gunicorn` by name
-    path = os.pathsep.join([tools, os.environ.get("PATH", "")])
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "PATH": path}
     try:
-        return subprocess.call(command, env=env)
+        return subprocess.call(command, env=tools_environment(MLFLOW_TRACKING_URI=tracking))
     except KeyboardInterrupt:
         return 130

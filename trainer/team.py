@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import serving
 from .errors import TrainerError
 
 DATABASE = "mlflow"
@@ -90,12 +91,10 @@ def team_server(
     artifacts.mkdir(parents=True, exist_ok=True)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     with postgres(folder / "postgres") as store:
-        tools = str(Path(sys.executable).parent)  # mlflow starts `uvicorn` by name
-        env = {**os.environ, "PATH": os.pathsep.join([tools, os.environ.get("PATH", "")])}
         log = (folder / "server.log").open("w")
         process = subprocess.Popen(
             server_command(store, artifacts, host, port),
-            env=env,
+            env=serving.tools_environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop it and its workers
