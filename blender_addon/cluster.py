@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cluster_auth
 from ._shared import atomic, stl
 from .batch import Answer, Task, render_task
 from .utils.jobs import UsageError
@@ -44,11 +45,8 @@ class RenderActor:
 
 def connect(address: str) -> int:
     """Join the Ray cluster at `address` (auto: $RAY_ADDRESS, the cluster started on this
-    machine, else a new local one); return its CPU slots."""
-    # Read when ray is imported. Ray 2.60's `ray start` turns on token authentication, and a
-    # driver sends its token (~/.ray/auth_token, $RAY_AUTH_TOKEN) only in token mode; a cluster
-    # without authentication accepts such a driver too.
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    machine, else a new local one); return its CPU slots. Authentication: cluster_auth.py."""
+    cluster_auth.use_local_token()
     try:
         import ray
     except ImportError:
@@ -58,13 +56,16 @@ def connect(address: str) -> int:
     if address != "auto" and not address.startswith("ray://"):
         raise UsageError(f"--cluster {address}: expected auto or ray://HOST:PORT")
     try:
+        cluster_auth.check(address)
         ray.init(
             None if address == "auto" else address,
             logging_level="warning",
             log_to_driver=False,
             include_dashboard=False if address == "auto" else None,
         )
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+        if isinstance(e, UsageError):
+            raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UsageError(f"--cluster {address}: cannot join the Ray cluster ({first})") from None
     return max(1, int(ray.cluster_resources().get("CPU", 1)))

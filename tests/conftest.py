@@ -5,9 +5,11 @@ three runs that the trainer tests need are made once per session and reused by t
 prediction tests."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -15,6 +17,41 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+USER_PREFIXES = ("RAY_", "KERAS_", "MLFLOW_", "XDG_", "MPL")
+"""Settings a developer's shell may carry that would make a test pass or fail here only."""
+
+
+def _hermetic_home() -> Path | None:
+    """Give the whole run an empty HOME and per-user config and cache folders of its own, made
+    once in the first process (xdist workers inherit them): nothing a developer's machine holds
+    (~/.ray, ~/.keras, MLflow's and matplotlib's settings) can make a test pass, and no test
+    writes into the real home. Returns the folder this process made, if it made one."""
+    if os.environ.get("MILLING_TEST_HOME"):
+        return None
+    home = Path(tempfile.mkdtemp(prefix="milling-test-home-"))
+    real = os.path.expanduser("~")
+    for name in [n for n in os.environ if n.startswith(USER_PREFIXES)]:
+        del os.environ[name]
+    os.environ.update(
+        MILLING_TEST_HOME=str(home),
+        MILLING_REAL_HOME=real,
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        KERAS_HOME=str(home / ".keras"),
+        MPLCONFIGDIR=str(home / ".config/matplotlib"),
+    )
+    return home
+
+
+_MADE_HOME = _hermetic_home()
+
+
+def pytest_unconfigure(config):
+    if _MADE_HOME is not None:
+        shutil.rmtree(_MADE_HOME, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -18,36 +18,43 @@ from tests.conftest import free_port
 # one cluster for the module, on one xdist worker (`ray stop` ends every cluster of the machine)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 RAY = str(Path(sys.executable).with_name("ray"))
-START_FLAGS = (
-    "--node-ip-address",
-    "127.0.0.1",
-    "--include-dashboard=false",
-    "--disable-usage-stats",
-)
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A Ray cluster on this machine with two CPU slots, as `ray start --head` makes it:
-    (its address, its Ray Client address)."""
+def start_head(home: Path, cpus: int) -> tuple[str, str]:
+    """`ray start --head` as a user of this machine whose home is `home`: (its address, its
+    Ray Client address)."""
     port, client = free_port(), free_port()
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     started = subprocess.run(
         [
-            *(RAY, "start", "--head", "--port", str(port), "--num-cpus", "2"),
+            *(RAY, "start", "--head", "--port", str(port), "--num-cpus", str(cpus)),
             *("--ray-client-server-port", str(client)),
             *("--include-dashboard=false", "--disable-usage-stats"),
         ],
-        env=env,
+        env=dict(os.environ, HOME=str(home), RAY_USAGE_STATS_ENABLED="0"),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert started.returncode == 0, started.stderr[-3000:]
+    return f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}"
+
+
+def stop_ray() -> None:
+    subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A Ray cluster on this machine with two CPU slots, started as a user on a new machine
+    would: an empty home, nothing in ~/.ray. (address, Ray Client address, that user's HOME)."""
+    home = tmp_path_factory.mktemp("new-user")
+    address, client = start_head(home, 2)
+    # Ray 2.60 on a new machine: no token, so the cluster runs without authentication
+    assert not (home / ".ray" / "auth_token").exists()
     try:
-        yield f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}"
+        yield address, client, {"HOME": str(home)}
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        stop_ray()
 
 
 def _render(*args: str, env: dict | None = None) -> subprocess.Popen:
@@ -79,9 +86,8 @@ def test_a_killed_worker_is_replaced_and_the_dataset_is_one_machines(tmp_path, r
     assert one.wait(timeout=600) == 0, one.stderr.read()
 
     out = tmp_path / "ray"
-    run = _render(
-        *common, "--out", str(out), "--cluster", "auto", env={"RAY_ADDRESS": ray_cluster[0]}
-    )
+    env = {"RAY_ADDRESS": ray_cluster[0], **ray_cluster[2]}
+    run = _render(*common, "--out", str(out), "--cluster", "auto", env=env)
     deadline = time.monotonic() + 300
     while not list(out.glob("*.png")):  # one part done: the others are being rendered
         assert run.poll() is None, run.stderr.read()
@@ -106,7 +112,7 @@ def test_ray_client_address_gives_the_same_dataset(tmp_path, ray_cluster):
     common = [str(parts), "--size", "100"]
     single, remote = tmp_path / "single", tmp_path / "remote"
     assert _render(*common, "--out", str(single)).wait(timeout=600) == 0
-    run = _render(*common, "--out", str(remote), "--cluster", ray_cluster[1])
+    run = _render(*common, "--out", str(remote), "--cluster", ray_cluster[1], env=ray_cluster[2])
     _, err = run.communicate(timeout=600)
     assert run.returncode == 0 and "3 meta-images rendered" in err, err
     assert _files(remote) == _files(single)
