@@ -30,7 +30,7 @@ lint: setup ## Check style with ruff
 	$(VENV)/bin/ruff format --check .
 
 test: setup lint ## Set up, lint and run the whole test suite (two pytest-xdist workers)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
 demo: setup ## Set up and run the pipeline end to end (demo.py): parts, meta-images, both models, table
 	$(PY) demo.py --out $(DEMO)
