@@ -20,6 +20,9 @@ from .utils.jobs import UsageError
 
 TRIES = 3
 """How often a task is sent before it fails: a lost actor's task goes to a fresh one."""
+JOIN_TRIES = 3
+"""How often a Ray Client connection is tried: its server forks a process per client, and
+that start fails now and then on a loaded head node (seen: 1 in 2 with both cores busy)."""
 
 
 class RenderActor:
@@ -57,18 +60,32 @@ def connect(address: str) -> int:
         raise UsageError(f"--cluster {address}: expected auto or ray://HOST:PORT")
     try:
         cluster_auth.check(address)
-        ray.init(
-            None if address == "auto" else address,
-            logging_level="warning",
-            log_to_driver=False,
-            include_dashboard=False if address == "auto" else None,
-        )
+        for attempt in range(1, JOIN_TRIES + 1):
+            try:
+                ray.init(
+                    None if address == "auto" else address,
+                    logging_level="warning",
+                    log_to_driver=False,
+                    include_dashboard=False if address == "auto" else None,
+                )
+                break
+            except ConnectionAbortedError as e:  # a Ray Client server's failed worker start
+                if attempt == JOIN_TRIES or not str(e).startswith("Initialization failure"):
+                    raise
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
         if isinstance(e, UsageError):
             raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"--cluster {address}: cannot join the Ray cluster ({first})") from None
+        raise UsageError(f"--cluster {address}: cannot join the Ray cluster ({_gist(e)})") from None
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _gist(e: BaseException) -> str:
+    """One line of an error: its first, or its last where the first only leads in (a server's
+    traceback after 'Initialization failure from server:')."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(e).__name__
+    return lines[-1] if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 def disconnect() -> None:

@@ -32,21 +32,28 @@ def _hermetic_home() -> Path | None:
     real = os.path.expanduser("~")
     for name in [n for n in os.environ if n.startswith(USER_PREFIXES)]:
         del os.environ[name]
-    os.environ.update(
-        MILLING_TEST_HOME=str(home),
-        MILLING_REAL_HOME=real,
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        KERAS_HOME=str(home / ".keras"),
-        MPLCONFIGDIR=str(home / ".config/matplotlib"),
-    )
+    os.environ.update(MILLING_TEST_HOME=str(home), MILLING_REAL_HOME=real, **user_env(home))
     return home
 
 
+def user_env(home: Path) -> dict[str, str]:
+    """The variables that make `home` a user's home folder, with its config and cache folders:
+    a test that runs a command as another user (a new machine) sets all of them, not HOME
+    alone."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_STATE_HOME": str(home / ".local/state"),
+        "KERAS_HOME": str(home / ".keras"),
+        "MPLCONFIGDIR": str(home / ".config/matplotlib"),
+    }
+
+
 _MADE_HOME = _hermetic_home()
+STARTING_ENV = dict(os.environ)
+"""The environment every test process starts from (MLflow sets MLFLOW_* as tests run)."""
 
 
 def pytest_unconfigure(config):

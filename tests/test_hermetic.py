@@ -10,7 +10,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from tests.conftest import ROOT, USER_PREFIXES
+from tests.conftest import ROOT, STARTING_ENV, USER_PREFIXES, user_env
 
 PROBE = textwrap.dedent(
     """
@@ -56,10 +56,10 @@ def test_home_and_user_folders_are_the_suites_own():
         assert Path(os.environ[name]).is_relative_to(home), name
     assert Path(os.environ["KERAS_HOME"]).is_relative_to(home)
     assert Path(os.environ["MPLCONFIGDIR"]).is_relative_to(home)
-    # nothing else from the developer's shell: only the suite's own user settings are set
-    ours = {"XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "KERAS_HOME"}
-    leftover = {n for n in os.environ if n.startswith(USER_PREFIXES)} - ours - {"MPLCONFIGDIR"}
-    assert not leftover, leftover
+    assert {n: os.environ[n] for n in user_env(home)} == user_env(home)
+    # nothing else from the developer's shell: only the suite's own user settings were set
+    started = {n for n in STARTING_ENV if n.startswith(USER_PREFIXES)}
+    assert started == set(user_env(home)) - {"HOME"}, started
 
 
 def test_keras_ray_mlflow_and_matplotlib_never_read_the_real_home(tmp_path):

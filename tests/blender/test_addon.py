@@ -13,6 +13,7 @@ from samples.meshes import wedge
 from shared import manifest
 from shared.stl import write_stl
 from tests.blender.conftest import ROOT, colours, load
+from tests.conftest import user_env
 
 
 def test_built_zip_installs_and_its_operators_run(tmp_path):
@@ -25,7 +26,7 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
     home.mkdir()
     # a clean environment: only the zip may provide the add-on (no repository on the path)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["HOME"] = str(home)
+    env.update(user_env(home))
     env["TMPDIR"] = str(tmp_path / "tmp")  # where an unsaved file's meta-images go
     (tmp_path / "tmp").mkdir()
     result = subprocess.run(

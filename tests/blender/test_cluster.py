@@ -13,7 +13,7 @@ import pytest
 from shared import manifest
 from tests.blender.conftest import ROOT
 from tests.blender.test_batch import _files, _good_parts
-from tests.conftest import free_port
+from tests.conftest import free_port, user_env
 
 # one cluster for the module, on one xdist worker (`ray stop` ends every cluster of the machine)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
@@ -30,7 +30,7 @@ def start_head(home: Path, cpus: int) -> tuple[str, str]:
             *("--ray-client-server-port", str(client)),
             *("--include-dashboard=false", "--disable-usage-stats"),
         ],
-        env=dict(os.environ, HOME=str(home), RAY_USAGE_STATS_ENABLED="0"),
+        env={**os.environ, **user_env(home), "RAY_USAGE_STATS_ENABLED": "0"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -52,7 +52,7 @@ def ray_cluster(tmp_path_factory):
     # Ray 2.60 on a new machine: no token, so the cluster runs without authentication
     assert not (home / ".ray" / "auth_token").exists()
     try:
-        yield address, client, {"HOME": str(home)}
+        yield address, client, user_env(home)
     finally:
         stop_ray()
 

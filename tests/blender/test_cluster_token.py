@@ -10,6 +10,7 @@ import pytest
 
 from tests.blender.test_batch import _good_parts
 from tests.blender.test_cluster import RAY, _render, start_head, stop_ray
+from tests.conftest import user_env
 
 # after test_cluster.py's cluster is stopped, on the same xdist worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
@@ -34,7 +35,7 @@ def test_auto_on_a_new_machine_starts_a_local_cluster_with_its_token(tmp_path):
     _good_parts(tmp_path / "parts", 2)
     home = tmp_path / "home"
     home.mkdir()
-    code, err = _run(tmp_path, "out", "auto", HOME=str(home))
+    code, err = _run(tmp_path, "out", "auto", **user_env(home))
     assert code == 0 and "2 meta-images rendered" in err and "on Ray" in err, err
     assert (home / ".ray" / "auth_token").read_text().strip()  # Ray's own local start made it
 
@@ -43,7 +44,7 @@ def test_auto_on_a_new_machine_starts_a_local_cluster_with_its_token(tmp_path):
 def token_cluster(tmp_path_factory):
     """A cluster whose head had a token (`ray get-auth-token --generate`): it needs one."""
     head = tmp_path_factory.mktemp("head")
-    env = dict(os.environ, HOME=str(head))
+    env = {**os.environ, **user_env(head)}
     made = subprocess.run(
         [RAY, "get-auth-token", "--generate"], env=env, capture_output=True, text=True, timeout=120
     )
@@ -70,7 +71,7 @@ def test_a_cluster_that_needs_a_token_this_machine_lacks_is_one_line(tmp_path, t
             "refuses the token from RAY_AUTH_TOKEN",
         ),
     ):
-        code, err = _run(tmp_path, "out", cluster, HOME=str(home), **env)
+        code, err = _run(tmp_path, "out", cluster, **user_env(home), **env)
         assert code == 2, err
         assert says in err and "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err
@@ -80,12 +81,12 @@ def test_a_cluster_that_needs_a_token_this_machine_lacks_is_one_line(tmp_path, t
 
     # the cluster's token, from the environment or from ~/.ray/auth_token: it renders
     code, err = _run(
-        tmp_path, "by-env", "auto", HOME=str(home), RAY_ADDRESS=address, RAY_AUTH_TOKEN=token
+        tmp_path, "by-env", "auto", **user_env(home), RAY_ADDRESS=address, RAY_AUTH_TOKEN=token
     )
     assert code == 0 and "1 meta-images rendered" in err, err
     (home / ".ray").mkdir()
     (home / ".ray" / "auth_token").write_text(token)
-    code, err = _run(tmp_path, "by-file", client, HOME=str(home))
+    code, err = _run(tmp_path, "by-file", client, **user_env(home))
     assert code == 0 and "1 meta-images rendered" in err, err
     assert (tmp_path / "by-env" / "good0.png").read_bytes() == (
         tmp_path / "by-file" / "good0.png"

@@ -57,7 +57,7 @@ def _start(args: list[str], url: str, cwd: Path, ping: str, log: Path) -> subpro
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
     if proc.poll() is None:
         os.killpg(proc.pid, sig)
-    return proc.wait(timeout=60)
+    return proc.wait(timeout=120)  # the server allows mlflow 30 s, then stops PostgreSQL
 
 
 def _trainer(cwd: Path, *args: str) -> subprocess.CompletedProcess:
