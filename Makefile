@@ -43,6 +43,7 @@ addon: setup ## Build the installable Blender extension zip into dist/
 
 bench: setup ## Run the benchmarks (figures in the README)
 	$(PY) bench/render.py
+	$(PY) bench/setups.py
 	$(PY) bench/parts.py
 	$(PY) bench/train.py
 	$(PY) bench/predict.py

@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by Blender: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blender_addon import batch
+from blender_addon import batch, setups
 from blender_addon._shared import metaimage, stl
 from blender_addon.engines import ENGINES, NAMES
 from blender_addon.utils import client, jobs
@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a server on another machine (as Blender's online access)",
     )
 
+    setups.add_parser(commands)
     package = commands.add_parser("package", help="build the installable extension zip")
     package.add_argument(
         "--out",
@@ -263,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return _predict(args)
     if args.command == "merge":
         return _merge(args)
+    if args.command == "setups":
+        return setups.run(args)
     if args.command == "package":
         from blender_addon.package import build_zip
 

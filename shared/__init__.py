@@ -5,13 +5,15 @@ Modules: `classes` (the five milling directions), `views` (the 10x10 view schedu
 rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer), `facenormals`
 (the face-normal model's features and numpy forward pass), `png`
 (just enough PNG for Blender's bundled Python, which has no Pillow), `atomic` (files that are
-complete or absent), `progress` (progress lines for long work).
+complete or absent), `progress` (progress lines for long work), `setups` (the geometric setup
+analysis: from which sides a part must be milled) and `axisrays` (its numpy ray caster).
 
 Modules import each other relatively so that the add-on zip can carry its own copy.
 """
 
 from . import (
     atomic,
+    axisrays,
     classes,
     facenormals,
     manifest,
@@ -21,12 +23,14 @@ from . import (
     progress,
     render_outcome,
     rotations,
+    setups,
     stl,
     views,
 )
 
 __all__ = [
     "atomic",
+    "axisrays",
     "classes",
     "facenormals",
     "manifest",
@@ -36,6 +40,7 @@ __all__ = [
     "progress",
     "render_outcome",
     "rotations",
+    "setups",
     "stl",
     "views",
 ]

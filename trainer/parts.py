@@ -23,12 +23,16 @@ from pathlib import Path
 import manifold3d as m3
 import numpy as np
 
-from shared import atomic, classes, rotations, stl
+from shared import atomic, classes, rotations, setups, stl
 from shared.progress import Progress
 
 from .errors import TrainerError
 from .machining import BLIND, CHORD, EDGES, FAMILIES, FEATURES, OPEN, chamfer, fillet, stock
 
+CHECK_SAMPLES = 3000
+"""Points of the setup analysis that checks each part (fewer than its default: it is fast)."""
+AMBIGUOUS = 0.005
+"""A part is refused when a direction other than its own reaches all but this share of it."""
 LABELS_FILE = "labels.csv"
 LABEL_COLUMNS = (
     "file",
@@ -40,6 +44,7 @@ LABEL_COLUMNS = (
     "triangles",
     "seed",
     "index",
+    "stock",
 )
 
 
@@ -55,6 +60,8 @@ class Part:
     """Stock size W x D x H (mm) in the canonical frame (tool from +Z)."""
     pose: str
     """The cube rotation (see shared.rotations) that took the canonical +Z to the label."""
+    stock: str = "box"
+    """What it was cut from, as shared.setups.Stock.parse reads it (in the label frame)."""
 
 
 # -- a whole part -------------------------------------------------------------------------------
@@ -80,10 +87,10 @@ def build(rng: np.random.Generator, label: str, families: tuple[str, ...] = FAMI
         finally:
             CHORD.reset(token)
         triangles = _triangles(solid)
-        if len(triangles) and _machined_from_top(triangles):
+        if len(triangles) and _machined_from_top(triangles) and _one_setup(triangles, family, size):
             pose = _pose(rng, label)
             turned = triangles @ rotations.parse_rotation(pose).T
-            return Part(turned, label, family, names, size, pose)
+            return Part(turned, label, family, names, size, pose, _stock(family, size, pose))
     raise RuntimeError("could not build a valid part in 20 tries")  # never seen; a safety net
 
 
@@ -102,6 +109,31 @@ def _machined_from_top(t: np.ndarray) -> bool:
         return False
     floor = (n[:, 2] > 1 - 1e-6) & (z.max(axis=1) < top - 1e-6) & (z.min(axis=1) > bottom + 1e-6)
     return bool(floor.any())
+
+
+def _stock(family: str, size: tuple, pose: str) -> str:
+    """A disc or ring comes from round bar (along the canonical Z, centred at (r, r)); the rest
+    from a box."""
+    if family not in ("disc", "ring"):
+        return "box"
+    turn = rotations.parse_rotation(pose)
+    axis = int(np.flatnonzero(turn[:, 2])[0])
+    r = size[0] / 2
+    centre = turn @ np.array([r, r, 0.0])
+    u, v = [i for i in range(3) if i != axis]
+    return f"bar:{'xyz'[axis]}:{centre[u]:.9g},{centre[v]:.9g},{r:.9g}"
+
+
+def _one_setup(triangles: np.ndarray, family: str, size: tuple) -> bool:
+    """The setup analysis agrees: only +Z reaches the whole machined area, and every other
+    direction misses a clear share of it (a floor opened to a side by another cut can be
+    reached from that side too: such a part has two answers)."""
+    stock = setups.Stock.parse(_stock(family, size, "+X+Y+Z"))
+    reach = setups.analyse(triangles, stock, count=CHECK_SAMPLES).reach
+    return (
+        reach["+Z"] > 1 - setups.TOLERANCE
+        and max(v for d, v in reach.items() if d != "+Z") < 1 - AMBIGUOUS
+    )
 
 
 def _pose(rng: np.random.Generator, label: str) -> str:
@@ -177,7 +209,7 @@ def generate(config: PartsConfig) -> PartsResult:
             size = "x".join(f"{v:.1f}" for v in part.size)
             features = ";".join(part.features)
             row = [name, label, part.family, features, size, part.pose, len(part.triangles)]
-            writer.writerow([*row, config.seed, i])
+            writer.writerow([*row, config.seed, i, part.stock])
             result.files.append(out / name)
             result.counts[label] += 1
             result.triangles += len(part.triangles)

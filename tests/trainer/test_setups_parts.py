@@ -1,0 +1,55 @@
+"""The geometric setup analysis reproduces every label of `trainer parts`: each one-setup part of
+every family, analysed with the stock that labels.csv records for it, needs exactly one setup,
+from its label's side."""
+
+import csv
+
+import pytest
+
+from blender_addon.setups import EmbreeCaster
+from shared import axisrays, setups, stl
+from trainer.machining import FAMILIES
+from trainer.parts import PartsConfig, generate
+
+pytestmark = pytest.mark.slow
+COUNT = 525  # 75 of each family, 105 of each label
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("parts")
+    rows = []
+    for k, family in enumerate(FAMILIES):  # the same number of each family
+        folder = out / family
+        generate(
+            PartsConfig(COUNT // len(FAMILIES), 100 + k, folder, progress=False, families=(family,))
+        )
+        with (folder / "labels.csv").open() as f:
+            rows += [dict(row, path=folder / row["file"]) for row in csv.DictReader(f)]
+    return rows
+
+
+def test_every_synthetic_part_gets_exactly_its_label(parts):
+    assert len(parts) == COUNT and {r["family"] for r in parts} == set(FAMILIES)
+    wrong = []
+    for row in parts:
+        stock = setups.Stock.parse(row["stock"])
+        assert (stock.kind == "bar") == (row["family"] in ("disc", "ring")), row
+        triangles = stl.read_stl(row["path"]).triangles
+        a = setups.analyse(triangles, stock, EmbreeCaster(triangles))
+        if a.directions != (row["label"],) or a.alternatives != [(row["label"],)]:
+            wrong.append((row["file"], row["family"], row["label"], a.alternatives, a.undercut))
+        elif a.undercut > setups.TOLERANCE:
+            wrong.append((row["file"], row["family"], "undercut", a.undercut))
+    assert not wrong, wrong[:10]
+
+
+def test_the_numpy_caster_gives_the_same_plans(parts):
+    for row in parts[:: len(parts) // 20]:  # 21 parts, every family
+        triangles = stl.read_stl(row["path"]).triangles
+        stock = setups.Stock.parse(row["stock"])
+        a = setups.analyse(triangles, stock, axisrays.Caster(triangles))
+        b = setups.analyse(triangles, stock, EmbreeCaster(triangles))
+        assert a.alternatives == b.alternatives == [(row["label"],)], row["file"]
+        for d in setups.DIRECTIONS:
+            assert a.reach[d] == pytest.approx(b.reach[d], abs=1e-3), (row["file"], d)
