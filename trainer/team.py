@@ -163,6 +163,8 @@ def run(folder: Path, host: str, port: int) -> int:
             f"warning: the team server on {host} is reachable from other machines, with no login",
             file=sys.stderr,
         )
+    # Ctrl-C must stop it even where SIGINT came in ignored (a background job of a script)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with team_server(folder, host, port) as server:
         print(instructions(server, folder, host), file=sys.stderr, flush=True)
         try:
