@@ -25,18 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import axisrays, stl
+from . import axisrays, classes, stl
 
 DIRECTIONS = ("+Z", "-Z", "+X", "-X", "+Y", "-Y")
 """Every axis direction a tool can come from, in the tie order."""
-VECTORS = {
-    "+X": (1, 0, 0),
-    "-X": (-1, 0, 0),
-    "+Y": (0, 1, 0),
-    "-Y": (0, -1, 0),
-    "+Z": (0, 0, 1),
-    "-Z": (0, 0, -1),
-}
 TOLERANCE = 1e-4
 """Share of the machined area a set of setups may leave unreached: sampling noise, not a face."""
 FACING = 1e-4
@@ -236,7 +228,7 @@ def reachable(
     origins = points + OFFSET * float(np.linalg.norm(hi - lo)) * normals
     reach = np.zeros((len(points), len(DIRECTIONS)), dtype=bool)
     for k, name in enumerate(DIRECTIONS):
-        d = np.array(VECTORS[name], dtype=float)
+        d = np.array(classes.AXES[name], dtype=float)
         facing = np.flatnonzero(normals @ d >= -FACING)
         if len(facing):
             reach[facing, k] = caster(origins[facing], d)
