@@ -13,11 +13,7 @@ import numpy as np
 
 from ._shared import axisrays, setups, stl
 from .raycast import available as embree_available
-
-try:
-    from embreex import mesh_construction, rtcore_scene
-except ImportError:
-    mesh_construction = rtcore_scene = None
+from .raycast import mesh_construction, rtcore_scene
 
 
 class EmbreeCaster:

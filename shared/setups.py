@@ -75,7 +75,8 @@ class Stock:
     def spec(self) -> str:
         """The text `parse` reads back (a mesh stock has none: it is a file)."""
         if self.kind == "bar" and self.centre is not None:
-            return f"bar:{self.axis}:{self.centre[0]:.6g},{self.centre[1]:.6g},{self.radius:.6g}"
+            u, v = self.centre  # 9 digits: far inside on_stock's tolerance
+            return f"bar:{self.axis}:{u:.9g},{v:.9g},{self.radius:.9g}"
         return f"bar:{self.axis}" if self.kind == "bar" else self.kind
 
 

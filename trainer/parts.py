@@ -90,7 +90,7 @@ def build(rng: np.random.Generator, label: str, families: tuple[str, ...] = FAMI
         if len(triangles) and _machined_from_top(triangles) and _one_setup(triangles, family, size):
             pose = _pose(rng, label)
             turned = triangles @ rotations.parse_rotation(pose).T
-            return Part(turned, label, family, names, size, pose, _stock(family, size, pose))
+            return Part(turned, label, family, names, size, pose, _stock(family, size, pose).spec())
     raise RuntimeError("could not build a valid part in 20 tries")  # never seen; a safety net
 
 
@@ -111,24 +111,24 @@ def _machined_from_top(t: np.ndarray) -> bool:
     return bool(floor.any())
 
 
-def _stock(family: str, size: tuple, pose: str) -> str:
+def _stock(family: str, size: tuple, pose: str) -> setups.Stock:
     """A disc or ring comes from round bar (along the canonical Z, centred at (r, r)); the rest
     from a box."""
     if family not in ("disc", "ring"):
-        return "box"
+        return setups.Stock()
     turn = rotations.parse_rotation(pose)
     axis = int(np.flatnonzero(turn[:, 2])[0])
     r = size[0] / 2
     centre = turn @ np.array([r, r, 0.0])
     u, v = [i for i in range(3) if i != axis]
-    return f"bar:{'xyz'[axis]}:{centre[u]:.9g},{centre[v]:.9g},{r:.9g}"
+    return setups.Stock("bar", "xyz"[axis], (float(centre[u]), float(centre[v])), r)
 
 
 def _one_setup(triangles: np.ndarray, family: str, size: tuple) -> bool:
     """The setup analysis agrees: only +Z reaches the whole machined area, and every other
     direction misses a clear share of it (a floor opened to a side by another cut can be
     reached from that side too: such a part has two answers)."""
-    stock = setups.Stock.parse(_stock(family, size, "+X+Y+Z"))
+    stock = _stock(family, size, rotations.IDENTITY)
     reach = setups.analyse(triangles, stock, count=CHECK_SAMPLES).reach
     return (
         reach["+Z"] > 1 - setups.TOLERANCE
