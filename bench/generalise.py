@@ -61,16 +61,21 @@ def pool(out: Path, name: str, family: str, count: int, seed: int, args) -> Path
 
 
 def union(folders: list[Path], out: Path) -> Path:
-    """One dataset of several rendered folders (hard links, names prefixed by their folder)."""
+    """One dataset of several rendered folders (hard links, names prefixed by their folder,
+    sources as absolute paths)."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     rows = []
     for folder in folders:
-        prefix = folder.name + "-"
+        prefix, roots = folder.name + "-", manifest.read_roots(folder)
         for row in manifest.read(folder / manifest.FILENAME):
             os.link(folder / row.image, out / (prefix + row.image))
-            rows.append(replace(row, image=prefix + row.image, part_id=prefix + row.part_id))
+            # each folder's sources are relative to its own input root: the union names them whole
+            source = str(manifest.resolve_source(folder, row.source, roots))
+            rows.append(
+                replace(row, image=prefix + row.image, part_id=prefix + row.part_id, source=source)
+            )
     manifest.write(out / manifest.FILENAME, rows)
     return out
 
