@@ -122,11 +122,35 @@ def main() -> None:
         )
         answers[family] = {Path(a["input"]).name: a for a in map(json.loads, text.splitlines())}
 
+    text = stages.run(
+        "evaluate: every model on the real parts (bench/real.py)",
+        *(
+            str(Path(__file__).resolve().parent / "bench" / "real.py"),
+            "--json",
+            "--out",
+            str(out / "real"),
+            *track,
+        ),
+        capture=True,
+    )
+    scores["real"] = json.loads(text)
     labels = dict(
         line.split(",")[:2]
         for line in (out / "parts_new" / "labels.csv").read_text().splitlines()[1:]
     )
     report(scores, answers, labels, stages.times, store, args.held_out)
+
+
+def real_parts(results: dict) -> None:
+    """The real-part line: 5-class accuracy on one-setup parts, the multi-setup figures."""
+    print("\n== real parts (bench/realparts: designed outside this project)")
+    for name, r in results.items():
+        ece = "" if r["ece"] is None else f", ECE {r['ece']:.3f}"
+        print(
+            f"{name:>22}: accuracy {r['one_setup_accuracy']:.1%} on {r['one_setup_cases']} "
+            f"one-setup cases{ece}; multi-setup: a needed setup {r['multi_needed']:.1%}, "
+            f"the primary {r['multi_primary']:.1%} of {r['multi_parts']} parts"
+        )
 
 
 def report(
@@ -144,6 +168,7 @@ def report(
                 f"{m['eval_macro_f1']:.3f} on {s['images']} meta-images ({s['model_uri']} "
                 f"v{s['model_version']})"
             )
+    real_parts(scores["real"])
     print()
     for family, s in scores["unseen"].items():
         print(f"confusion on unseen parts, {family} model (rows true, columns predicted):")

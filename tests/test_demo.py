@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.real import read_labels
 from shared import classes
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,13 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
     assert "face-normal model: accuracy" in text and "image model: accuracy" in text
     held_out = text.split("== held-out family: disc")[1].split("confusion")[0]
     assert held_out.count("model: accuracy") == 2 and "on 5 meta-images" in held_out
+    real = text.split("== real parts")[1].split("confusion")[0]
+    kinds = [row["kind"] for row in read_labels()]
+    one, multi = kinds.count("one"), kinds.count("multi")
+    names = ("built-in model", "face-normal champion", "image champion", "setup analysis")
+    for name in names:
+        line = next(x for x in real.splitlines() if x.strip().startswith(name))
+        assert f"on {5 * one} one-setup cases" in line and f"of {multi} parts" in line, line
     families = {
         line.split(",")[2]
         for line in (tmp_path / "demo/parts_train/labels.csv").read_text().splitlines()[1:]

@@ -1,0 +1,228 @@
+"""Score models on the real-part benchmark (bench/realparts: parts nobody here generated).
+
+- One-setup parts: each is turned (a cube rotation) so that its side becomes each of the five
+  classes in turn; 5-class accuracy (an answer is right when that one setup mills the part: a
+  through-hole part is right from either end), expected calibration error (ECE, 10 bins of the
+  top probability) and the wrong answers given with 95 % or more, on those cases.
+- Multi-setup parts: how often the answer is one of the needed setups, and how often it is the
+  primary setup (bench/realparts/labels.csv: the analysis, or the eye where they differ).
+
+Models: the add-on's built-in model, always; the champions of an MLflow store with
+--tracking-uri (the face-normal one reads the STL, the image one a meta-image rendered here);
+and the geometric analysis itself (`python -m blender_addon setups`).
+
+    python bench/real.py                                  # built-in model and the analysis
+    python bench/real.py --tracking-uri sqlite:///build/demo/mlflow.db --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared import classes, manifest, rotations, stl  # noqa: E402
+
+BENCH = ROOT / "bench" / "realparts"
+IMAGE_PX = 300
+"""Meta-image size for the image champion: the demo's render size."""
+CHAMPIONS = {
+    "face-normal champion": "models:/milling-directions-face-normals@champion",
+    "image champion": "models:/milling-directions@champion",
+}
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        sys.exit(f"real: failed (exit {done.returncode}): {' '.join(args[:3])}: {tail}")
+    return done.stdout
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def read_labels(folder: Path = BENCH) -> list[dict]:
+    with (folder / "labels.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def cases(rows: list[dict], out: Path) -> tuple[list[tuple[Path, set]], list[tuple[Path, dict]]]:
+    """One-setup parts turned into each class (written under out/one) with the answers that
+    are right for each (a through-hole part is right from either end), and multi-setup parts."""
+    one, multi = [], []
+    (out / "one").mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        path = BENCH / "parts" / row["file"]
+        if row["kind"] != "one":
+            multi.append((path, row))
+            continue
+        triangles = stl.read_stl(path).triangles
+        for target in classes.CLASSES:
+            name, matrix = next(
+                (n, m)
+                for n, m in rotations.cube_rotations().items()
+                if rotations.rotate_label(row["label"], m) == target
+            )
+            turned = out / "one" / f"{path.stem}__{name}.stl"
+            if not turned.exists():
+                stl.write_stl(turned, triangles @ matrix.T)
+            right = {rotations.rotate_label(d, matrix) for d in row["one_setup"].split()}
+            one.append((turned, right & set(classes.CLASSES)))
+    return one, multi
+
+
+def answers_builtin(paths: list[Path]) -> dict[Path, dict]:
+    found = json_lines(run("-m", "blender_addon", "predict", *map(str, paths)))
+    return {Path(a["input"]): a["probabilities"] for a in found}
+
+
+def answers_champion(uri: str, tracking: str, paths: list[Path], images: Path | None):
+    inputs = paths
+    if images is not None:  # the image model reads meta-images: render each part once
+        if not (images / manifest.FILENAME).is_file():
+            run(
+                "-m",
+                "blender_addon",
+                "render",
+                *map(str, paths),
+                "--out",
+                str(images),
+                "--size",
+                str(IMAGE_PX),
+                "--workers",
+                "2",
+                "--quiet",
+            )
+        roots = manifest.read_roots(images)
+        rows = manifest.read(images / manifest.FILENAME)
+        by_source = {
+            manifest.resolve_source(images, r.source, roots).resolve(): images / r.image
+            for r in rows
+        }
+        inputs = [by_source[p.resolve()] for p in paths]
+    found = json_lines(
+        run(
+            "-m",
+            "trainer",
+            "predict",
+            "--json",
+            "--model",
+            uri,
+            "--tracking-uri",
+            tracking,
+            *map(str, inputs),
+        )
+    )
+    back = dict(zip(map(str, inputs), paths, strict=True))
+    return {back[a["input"]]: a["probabilities"] for a in found}
+
+
+def answers_analysis(paths: list[Path]) -> dict[Path, dict]:
+    found = json_lines(run("-m", "blender_addon", "setups", "--json", *map(str, paths)))
+    out = {}
+    for a in found:
+        singles = [x[0] for x in a["alternatives"] if len(x) == 1]
+        plan = [s["direction"] for s in a["setups"]]
+        pick = next((d for d in singles + plan if d in classes.CLASSES), "")
+        out[Path(a["input"])] = {pick: 1.0} if pick in classes.CLASSES else {}
+    return out
+
+
+def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the bin-weighted gap between confidence and accuracy."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(total)
+
+
+def score(answers: dict[Path, dict], one, multi, calibrated: bool = True) -> dict:
+    top = {p: max(probs, key=probs.get) if probs else "" for p, probs in answers.items()}
+    correct = np.array([top[p] in right for p, right in one], dtype=float)
+    confidence = np.array([max(answers[p].values(), default=0.0) for p, _ in one])
+    needed = [top[p] in row["needed"].split() for p, row in multi]
+    primary = [top[p] == row["primary"] for p, row in multi]
+    return {
+        "one_setup_accuracy": float(correct.mean()),
+        "one_setup_cases": len(one),
+        "ece": ece(confidence, correct) if calibrated else None,
+        "wrong_confident": int(((confidence >= 0.95) & (correct == 0)).sum())
+        if calibrated
+        else None,
+        "multi_needed": float(np.mean(needed)),
+        "multi_primary": float(np.mean(primary)),
+        "multi_parts": len(multi),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tracking-uri", help="also score this store's two champions")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "real")
+    parser.add_argument("--json", action="store_true", help="one JSON object, no table")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    one, multi = cases(read_labels(), args.out)
+    paths = [p for p, _ in one] + [p for p, _ in multi]
+    results, seconds = {}, {}
+    models = [("built-in model", lambda: answers_builtin(paths))]
+    if args.tracking_uri:
+        images = args.out / "images"
+        if images.exists() and not (images / manifest.FILENAME).is_file():
+            shutil.rmtree(images)
+        for name, uri in CHAMPIONS.items():
+            folder = images if name == "image champion" else None
+            models.append(
+                (name, lambda u=uri, f=folder: answers_champion(u, args.tracking_uri, paths, f))
+            )
+    models.append(("setup analysis", lambda: answers_analysis(paths)))
+    for name, answer in models:
+        start = time.monotonic()
+        results[name] = score(answer(), one, multi, calibrated=name != "setup analysis")
+        seconds[name] = time.monotonic() - start
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(
+        f"real parts (bench/realparts): {len(one) // 5} one-setup parts x 5 classes = "
+        f"{len(one)} cases; {len(multi)} multi-setup parts"
+    )
+    print(
+        f"{'model':<22}{'one-setup acc':>14}{'ECE':>7}{'wrong >=95%':>12}"
+        f"{'multi: needed':>15}{'primary':>9}{'time s':>8}"
+    )
+    for name, r in results.items():
+        e = "  n/a" if r["ece"] is None else f"{r['ece']:.3f}"
+        w = "n/a" if r["wrong_confident"] is None else r["wrong_confident"]
+        print(
+            f"{name:<22}{r['one_setup_accuracy']:>14.1%}{e:>7}{w:>12}"
+            f"{r['multi_needed']:>15.1%}{r['multi_primary']:>9.1%}{seconds[name]:>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
