@@ -170,6 +170,7 @@ def score(answers: dict[Path, dict], one, multi, calibrated: bool = True) -> dic
         "one_setup_accuracy": float(correct.mean()),
         "one_setup_cases": len(one),
         "ece": ece(confidence, correct) if calibrated else None,
+        "mean_confidence": float(confidence.mean()) if calibrated else None,
         "wrong_confident": int(((confidence >= 0.95) & (correct == 0)).sum())
         if calibrated
         else None,
