@@ -19,7 +19,7 @@ import numpy as np
 from ._shared import atomic, manifest, metaimage, png, progress, render_outcome, rotations, stl
 from .dataset import merge_manifest, prepare_output, write_shard_record
 from .engines import open_renderer, resolve
-from .utils import jobs
+from .utils import jobs, step
 
 
 @dataclass
@@ -252,7 +252,9 @@ def render_task(
     process holding `renderer`; `keep(image, png)` takes each (default: written into `out`)."""
     try:
         mesh = (
-            stl.read_stl(task.source) if stl_data is None else stl.parse_stl(stl_data, task.source)
+            step.read_part(task.source)
+            if stl_data is None
+            else step.parse_part(stl_data, task.source)
         )
     except stl.StlError as e:
         return Answer([], str(e))

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="STL file, or folder searched (not recursively) for *.stl",
+        help="STL or STEP file, or folder searched (not recursively) for *.stl, *.step, *.stp",
     )
     render.add_argument(
         "--out",
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument("inputs", nargs="+", metavar="PART.stl")
+    predict.add_argument("inputs", nargs="+", metavar="PART")
     predict.add_argument(
         "--model",
         choices=("builtin", "server", "python"),

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._shared import axisrays, setups, stl
+from ._shared import atomic, axisrays, setups, stl
 from .raycast import available as embree_available
 from .raycast import mesh_construction, rtcore_scene
+from .utils import step
 
 
 class EmbreeCaster:
@@ -40,13 +41,20 @@ def caster(triangles: np.ndarray, engine: str = "auto") -> setups.Caster:
 
 def read_stock(text: str) -> setups.Stock:
     """`--stock`: box, bar:AXIS[:U,V,R], or a stock STL file."""
-    if text.lower().endswith(".stl"):
-        return setups.Stock("mesh", triangles=stl.read_stl(text).triangles)
+    if step.is_part(text):
+        return setups.Stock("mesh", triangles=step.read_part(text).triangles)
     return setups.Stock.parse(text)
 
 
-def analyse_file(path: Path, stock: setups.Stock, engine: str = "auto") -> setups.Analysis:
-    triangles = stl.read_stl(path).triangles
+def analyse_file(
+    path: Path, stock: setups.Stock, engine: str = "auto", mesh_out: Path | None = None
+) -> setups.Analysis:
+    """The analysis of one STL or STEP file; `mesh_out`: also write the triangles analysed
+    there as NAME.stl (a STEP part's mesh)."""
+    triangles = step.read_part(path).triangles
+    if mesh_out is not None:
+        with atomic.replacing(mesh_out / f"{path.stem}.stl") as tmp:
+            stl.write_stl(tmp, triangles)
     return setups.analyse(triangles, stock, caster(triangles, engine))
 
 
@@ -80,14 +88,14 @@ def add_parser(commands) -> None:
         "reaches it) and alternatives of the same size. All six directions count (-Z too: the "
         "part may be flipped).",
     )
-    p.add_argument("inputs", nargs="+", type=Path, metavar="PART", help="STL files")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="PART", help="STL or STEP files")
     p.add_argument(
         "--stock",
         default="box",
         metavar="STOCK",
         help="what the part is cut from: box (its bounding box), bar:x|y|z (a round bar along "
         "that axis, fitted to the part), bar:AXIS:U,V,R (centre and radius given), or a stock "
-        "STL file (default: %(default)s)",
+        "STL or STEP file (default: %(default)s)",
     )
     p.add_argument(
         "--rays",
@@ -96,6 +104,13 @@ def add_parser(commands) -> None:
         help="who casts the rays (same answers): auto takes embree where embreex is installed",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per part on stdout")
+    p.add_argument(
+        "--mesh-out",
+        type=Path,
+        metavar="DIR",
+        help="also write the triangles each part was analysed as, DIR/NAME.stl (for a STEP "
+        "part: Open CASCADE's mesh of it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,10 +125,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as e:
         print(f"error: --stock: {e}", file=sys.stderr)
         return 2
+    if args.mesh_out is not None and not args.mesh_out.is_dir():
+        print(f"error: --mesh-out: {args.mesh_out}: not a folder", file=sys.stderr)
+        return 2
     failed = 0
     for path in args.inputs:
         try:
-            analysis = analyse_file(path, stock, args.rays)
+            analysis = analyse_file(path, stock, args.rays, args.mesh_out)
         except (ValueError, OSError) as e:
             failed += 1
             message = str(e) if isinstance(e, stl.StlError) else f"{path}: {e}"

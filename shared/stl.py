@@ -49,7 +49,7 @@ class Mesh:
     dropped: int
     """How many zero-area triangles were removed."""
     format: str
-    """'binary' or 'ascii'."""
+    """'binary' or 'ascii' (or another format's name: 'step')."""
 
     def __len__(self) -> int:
         return len(self.triangles)
@@ -232,6 +232,11 @@ def _line(data: bytes, offset: int) -> str:
 
 
 NEWLINE = b"\n"
+
+
+def from_triangles(path: str | os.PathLike, triangles: np.ndarray, fmt: str) -> Mesh:
+    """Validate triangles read from another format (`fmt`) as an STL file's are."""
+    return _finish(Path(path), np.asarray(triangles, dtype=np.float64), fmt)
 
 
 def _finish(path: Path, triangles: np.ndarray, fmt: str) -> Mesh:

@@ -43,7 +43,7 @@ def add_commands(command) -> dict:
         "only is turned into DIR/turned/ so that its side is +Z; parts that need several "
         "setups are listed in setups.csv and kept out of labels.csv.",
     )
-    label.add_argument("folder", type=Path, metavar="DIR", help="a folder of STL parts")
+    label.add_argument("folder", type=Path, metavar="DIR", help="a folder of STL or STEP parts")
     label.add_argument(
         "--stock",
         default="box",

@@ -17,6 +17,7 @@ import csv
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,9 @@ TURN = "+X-Y-Z"
 """Half a turn about X: takes -Z to +Z."""
 LABEL_COLUMNS = ("file", "label", "why", "turn", "source")
 SETUP_COLUMNS = ("file", "setups", "shares", "alternatives", "undercut", "label")
+
+
+PARTS = (".stl", ".step", ".stp")
 
 
 class LabelError(TrainerError, ValueError):
@@ -45,43 +49,59 @@ class LabelResult:
 
 
 def label(folder: Path, stock: str = "box", overwrite: bool = False) -> LabelResult:
-    """Analyse every STL file in `folder`; write labels.csv, setups.csv and turned/ there."""
+    """Analyse every STL and STEP file in `folder`; write labels.csv, setups.csv and turned/
+    there."""
     if not folder.is_dir():
         raise LabelError(f"{folder}: not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".stl" and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PARTS and p.is_file())
     if not files:
-        raise LabelError(f"{folder}: no .stl files")
+        raise LabelError(f"{folder}: no .stl or .step files")
     if not overwrite and (folder / "labels.csv").exists():
         raise LabelError(f"{folder / 'labels.csv'}: exists; use --overwrite to replace it")
     result, labels, plans = LabelResult(), [], []
-    for path, answer in _analyse(files, stock):
-        if "error" in answer:
-            result.failed.append(answer["error"])
-            continue
-        plan = setups.from_json(answer)
-        row = _label_row(folder, path, plan)
-        plans.append(
-            [
-                path.name,
-                " ".join(plan.directions),
-                " ".join(f"{s.share:.4f}" for s in plan.setups),
-                "|".join(" ".join(a) for a in plan.alternatives),
-                f"{plan.undercut:.4f}",
-                row[1] if row else "",
-            ]
-        )
-        if row:
-            labels.append(row)
-            result.labelled[row[0]] = row[1]
-        else:
-            result.multi[path.name] = plan.directions
+    with tempfile.TemporaryDirectory(prefix="milling-label-") as meshes:
+        for path, answer in _analyse(files, stock, Path(meshes)):
+            _one(folder, path, answer, Path(meshes), result, labels, plans)
     _write(folder / "setups.csv", SETUP_COLUMNS, plans)
     _write(folder / "labels.csv", LABEL_COLUMNS, labels)
     return result
 
 
-def _analyse(files: list[Path], stock: str):
+def _one(
+    folder: Path,
+    path: Path,
+    answer: dict,
+    meshes: Path,
+    result: LabelResult,
+    labels: list,
+    plans: list,
+) -> None:
+    """Label one analysed part: a labels.csv row, or a multi-setup plan; a setups.csv row."""
+    if "error" in answer:
+        result.failed.append(answer["error"])
+        return
+    plan = setups.from_json(answer)
+    row = _label_row(folder, path, plan, meshes / f"{path.stem}.stl")
+    plans.append(
+        [
+            path.name,
+            " ".join(plan.directions),
+            " ".join(f"{s.share:.4f}" for s in plan.setups),
+            "|".join(" ".join(a) for a in plan.alternatives),
+            f"{plan.undercut:.4f}",
+            row[1] if row else "",
+        ]
+    )
+    if row:
+        labels.append(row)
+        result.labelled[row[0]] = row[1]
+    else:
+        result.multi[path.name] = plan.directions
+
+
+def _analyse(files: list[Path], stock: str, meshes: Path):
     command = [sys.executable, "-m", "blender_addon", "setups", "--json", "--stock", stock]
+    command += ["--mesh-out", str(meshes)]
     done = subprocess.run([*command, *map(str, files)], capture_output=True, text=True)
     if done.returncode == 2:
         raise LabelError(done.stderr.strip().splitlines()[-1].removeprefix("error: "))
@@ -91,7 +111,7 @@ def _analyse(files: list[Path], stock: str):
     return zip(files, answers, strict=True)
 
 
-def _label_row(folder: Path, path: Path, plan: setups.Analysis) -> list[str] | None:
+def _label_row(folder: Path, path: Path, plan: setups.Analysis, mesh: Path) -> list[str] | None:
     ones = [a[0] for a in plan.alternatives if len(a) == 1]
     if not ones:
         return None
@@ -102,13 +122,13 @@ def _label_row(folder: Path, path: Path, plan: setups.Analysis) -> list[str] | N
     if direction != classes.CLAMP:
         why = f"one setup: {direction} reaches {share} of the machined area{also}{undercut}"
         return [path.name, direction, why, "", path.name]
-    turned = folder / "turned" / path.name
+    turned = folder / "turned" / f"{path.stem}.stl"  # a STEP part: the mesh analysed
     turned.parent.mkdir(exist_ok=True)
-    triangles = stl.read_stl(path).triangles @ rotations.parse_rotation(TURN).T
+    triangles = stl.read_stl(mesh).triangles @ rotations.parse_rotation(TURN).T
     with atomic.replacing(turned) as tmp:
         stl.write_stl(tmp, triangles)
     why = f"one setup, from -Z only: turned {TURN} so that it is +Z{undercut}"
-    return [f"turned/{path.name}", "+Z", why, TURN, path.name]
+    return [f"turned/{turned.name}", "+Z", why, TURN, path.name]
 
 
 def _write(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> None:

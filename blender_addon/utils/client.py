@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .._shared import prediction, stl
 from . import builtin
+from .step import read_part as _read
 
 Prediction = prediction.Prediction
 
@@ -207,7 +208,7 @@ def predict_files(
     answers, errors = [], []
     for path in paths:
         try:
-            answers.append((path, answer(stl.read_stl(path).triangles, settings, online, render)))
+            answers.append((path, answer(_read(path).triangles, settings, online, render)))
         except stl.StlError as e:
             errors.append(str(e))
         except ClientError as e:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._shared import classes, metaimage, rotations
+from .step import PART_SUFFIXES as PARTS
 
 
 class UsageError(ValueError):
@@ -54,15 +55,15 @@ class Part:
 
 
 def find_inputs(paths: list[str]) -> tuple[list[Path], list[Problem]]:
-    """Expand folders to their *.stl files (not recursive); return (files, problems)."""
+    """Expand folders to their STL and STEP files (not recursive); return (files, problems)."""
     files: list[Path] = []
     errors: list[Problem] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".stl" and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in PARTS and p.is_file())
             if not found:
-                errors.append(Problem(str(path), f"{path}: folder holds no .stl files"))
+                errors.append(Problem(str(path), f"{path}: folder holds no .stl or .step files"))
             files += found
         elif path.exists():
             files.append(path)

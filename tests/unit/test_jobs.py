@@ -24,16 +24,24 @@ def parts(tmp_path):
 
 
 def test_find_inputs(parts):
+    (parts / "a/p3.step").write_text("ISO-10303-21;")  # a STEP part: found, read later
     files, errors = jobs.find_inputs(
         [str(parts / "a"), str(parts / "b/p1.stl"), str(parts / "a/p1.stl"), str(parts / "nope")]
     )
-    assert [f.relative_to(parts).as_posix() for f in files] == ["a/p1.stl", "a/p2.STL", "b/p1.stl"]
+    assert [f.relative_to(parts).as_posix() for f in files] == [
+        "a/p1.stl",
+        "a/p2.STL",
+        "a/p3.step",
+        "b/p1.stl",
+    ]
     assert [str(e) for e in errors] == [f"{parts / 'nope'}: file not found"]
     assert [e.input for e in errors] == [str(parts / "nope")]
     empty = parts / "empty"
     empty.mkdir()
     files, errors = jobs.find_inputs([str(empty)])
-    assert files == [] and [str(e) for e in errors] == [f"{empty}: folder holds no .stl files"]
+    assert files == [] and [str(e) for e in errors] == [
+        f"{empty}: folder holds no .stl or .step files"
+    ]
 
 
 def test_part_ids_are_unique(parts):
