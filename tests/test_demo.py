@@ -39,7 +39,7 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         assert row[1] == truths[row[0]]
         assert row[2] in classes.CLASSES and row[3].endswith("%")
     assert "face-normal model: accuracy" in text and "image model: accuracy" in text
-    held_out = text.split("== held-out family: disc")[1].split("confusion")[0]
+    held_out = text.split("== held-out family: disc")[1].split("== real parts")[0]
     assert held_out.count("model: accuracy") == 2 and "on 5 meta-images" in held_out
     real = text.split("== real parts")[1].split("confusion")[0]
     kinds = [row["kind"] for row in read_labels()]
