@@ -31,6 +31,10 @@ _RECORD = _BINARY_DTYPE.itemsize  # 50
 _ASCII_BYTES_PER_TRIANGLE = 1024  # generous: a facet is typically about 250 bytes
 
 
+PART_SUFFIXES = (".stl", ".step", ".stp")
+"""File names the commands take as parts: STL, and STEP (meshed by the add-on's utils/step.py)."""
+
+
 class StlError(ValueError):
     """A file that is not a usable STL mesh. `str()` is '<path>: <reason>'."""
 

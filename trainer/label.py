@@ -31,9 +31,6 @@ LABEL_COLUMNS = ("file", "label", "why", "turn", "source")
 SETUP_COLUMNS = ("file", "setups", "shares", "alternatives", "undercut", "label")
 
 
-PARTS = (".stl", ".step", ".stp")
-
-
 class LabelError(TrainerError, ValueError):
     """A folder that cannot be labelled (exit 2)."""
 
@@ -53,7 +50,9 @@ def label(folder: Path, stock: str = "box", overwrite: bool = False) -> LabelRes
     there."""
     if not folder.is_dir():
         raise LabelError(f"{folder}: not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PARTS and p.is_file())
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in stl.PART_SUFFIXES and p.is_file()
+    )
     if not files:
         raise LabelError(f"{folder}: no .stl or .step files")
     if not overwrite and (folder / "labels.csv").exists():

@@ -19,7 +19,7 @@ import numpy as np
 from .._shared import stl
 
 SUFFIXES = (".step", ".stp")
-PART_SUFFIXES = (".stl", *SUFFIXES)
+PART_SUFFIXES = stl.PART_SUFFIXES
 DEFLECTION = 0.001
 """Chordal deflection of the mesh, as a share of the part's bounding-box diagonal."""
 ANGLE = 0.3
