@@ -245,13 +245,17 @@ def pipeline(
     ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     if len(examples) % multiple:
         ds = ds.take(len(examples) - len(examples) % multiple)
-    ds = ds.batch(batch_size)
+    # Each batch gets its own stateless seeds: a stateful random op in a parallel map draws in
+    # whatever order the threads run, so the same seed would not give the same epoch.
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+    ds = tf.data.Dataset.zip(ds.batch(batch_size), seeds)
 
-    def augment_and_resize(x, y):  # on whole batches: per-image ops cost tf.data more
+    def augment_and_resize(batch, s):  # on whole batches: per-image ops cost tf.data more
+        x, y = batch
         if shuffle_tiles:
-            x = preprocess.from_tiles(x, shuffle=True)
+            x = preprocess.from_tiles(x, shuffle=True, seed=s[:2])
         if half_turns:
-            x, y = preprocess.random_half_turns(x, y)
+            x, y = preprocess.random_half_turns(x, y, seed=s[2:])
         return preprocess.resize(x, image_size), y
 
     return ds.map(augment_and_resize, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

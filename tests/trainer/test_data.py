@@ -133,6 +133,22 @@ def test_pipeline_resizes_and_batches(dataset):
     assert [int(y) for _, ys in evaluation for y in ys] == [e.y for e in examples]  # in order
 
 
+def test_the_same_seed_gives_the_same_augmented_epochs(dataset):
+    """Augmentation draws stateless seeds per batch, so thread timing cannot reorder them."""
+    examples = data.load(dataset, progress=False).examples[:24]
+
+    def epochs(seed: int) -> list[np.ndarray]:
+        ds = data.pipeline(
+            examples, 32, 4, training=True, shuffle_tiles=True, half_turns=True, seed=seed
+        )
+        return [np.concatenate([x.numpy().ravel() for x, _ in ds]) for _ in range(2)]
+
+    first, again, other = epochs(3), epochs(3), epochs(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], first[1])  # each epoch is augmented anew
+    assert not np.array_equal(first[0], other[0])
+
+
 def test_random_half_turns_turn_about_half_the_images_and_remap_their_labels():
     rng = np.random.default_rng(0)
     images = tf.constant(rng.integers(0, 256, size=(64, 40, 40, 3), dtype=np.uint8))
