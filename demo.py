@@ -1,10 +1,12 @@
 """The whole pipeline end to end, with the same commands a user runs (`make demo` calls this).
 
 Stages: synthetic parts (training, unseen and a handful of new ones, three seeds, every part
-family but one; and parts of that held-out family) -> meta-images with rotations -> the image
-model (EfficientNet from scratch) -> the face-normal model -> both evaluated on the unseen
-parts and on the held-out family -> a prediction table for the new parts -> stage times and
-how to open the MLflow UI on the same store. Every command is printed before it runs.
+family but one; parts of that held-out family; blocks milled from 2 to 4 sides, for training
+and unseen) -> meta-images with rotations -> the image model (EfficientNet from scratch) -> the
+face-normal model (with its setup-plan head) -> both evaluated on the unseen parts, on the
+held-out family and on the unseen multi-side blocks (setup plans) -> every model on the real
+parts -> a prediction table for the new parts -> stage times and how to open the MLflow UI on
+the same store. Every command is printed before it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +50,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/demo"), help="default: %(default)s")
     parser.add_argument("--parts", type=int, default=320, help="training parts (default: 320)")
     parser.add_argument("--unseen", type=int, default=100, help="unseen parts (default: 100)")
+    parser.add_argument(
+        "--multi", type=int, default=160, help="training blocks of 2-4 sides (default: 160)"
+    )
+    parser.add_argument(
+        "--unseen-multi", type=int, default=60, help="unseen blocks of 2-4 sides (default: 60)"
+    )
     parser.add_argument("--new", type=int, default=6, help="parts in the table (default: 6)")
     parser.add_argument("--size", type=int, default=300, help="meta-image px (default: 300)")
     parser.add_argument("--image-size", type=int, default=100, help="model input (default: 100)")
@@ -70,27 +79,35 @@ def main() -> None:
     store = f"sqlite:///{out.resolve() / 'mlflow.db'}"
     track = ["--tracking-uri", store]
     stages = Stages()
+    # name: (parts, seed, families, sides, the dataset its meta-images go into, rotations)
+    turns, few = args.rotations, min(args.rotations, 2)
     sets = {
-        "train": (args.parts, 1, trained_families),
-        "unseen": (args.unseen, 2, trained_families),
-        "new": (args.new, 3, trained_families),
-        "held_out": (args.held_out_parts, 4, args.held_out),
+        "train": (args.parts, 1, trained_families, "1", "train", turns),
+        "train_multi": (args.multi, 5, trained_families, "2-4", "train", few),
+        "unseen": (args.unseen, 2, trained_families, "1", "unseen", turns),
+        "unseen_multi": (args.unseen_multi, 6, trained_families, "2-4", "unseen_multi", 0),
+        "new": (args.new, 3, trained_families, "1", "", 0),
+        "held_out": (args.held_out_parts, 4, args.held_out, "1", "held_out", turns),
     }
-    for name, (count, seed, families) in sets.items():
+    for name, (count, seed, families, sides, _, _) in sets.items():
         stages.run(
             f"parts: {name}",
             *("-m", "trainer", "parts", "--count", str(count), "--seed", str(seed)),
             *("--families", families, "--out", str(out / f"parts_{name}"), "--overwrite"),
-            "--quiet",
+            *("--sides", sides, "--prefix", f"{name}_", "--quiet"),
         )
-    for name in ("train", "unseen", "held_out"):
+    for dataset in {d for *_, d, _ in sets.values() if d}:
+        shutil.rmtree(out / f"images_{dataset}", ignore_errors=True)  # sets share a dataset
+    for name, (*_, dataset, rotations) in sets.items():
+        if not dataset:
+            continue
         stages.run(
             f"render: {name}",
             *("-m", "blender_addon", "render", str(out / f"parts_{name}")),
-            *("--out", str(out / f"images_{name}")),
+            *("--out", str(out / f"images_{dataset}")),
             *("--labels", str(out / f"parts_{name}" / "labels.csv")),
             *("--size", str(args.size), "--workers", str(args.workers)),
-            *(["--rotations", str(args.rotations)] if args.rotations else []),
+            *(["--rotations", str(rotations)] if rotations else []),
         )
     data = str(out / "images_train")
     stages.run(
@@ -101,8 +118,12 @@ def main() -> None:
     )
     stages.run("train: face-normal model", "-m", "trainer", "baseline", "--data", data, *track)
 
-    scores: dict[str, dict] = {"unseen": {}, "held_out": {}}
-    for test, what in (("unseen", "unseen parts"), ("held_out", f"held-out {args.held_out}")):
+    scores: dict[str, dict] = {"unseen": {}, "held_out": {}, "unseen_multi": {}}
+    for test, what in (
+        ("unseen", "unseen parts"),
+        ("held_out", f"held-out {args.held_out}"),
+        ("unseen_multi", "unseen multi-side blocks"),
+    ):
         for family, uri in (("image", IMAGE_MODEL), ("face-normal", FACE_MODEL)):
             text = stages.run(
                 f"evaluate: {family} model on {what}",
@@ -153,6 +174,32 @@ def real_parts(results: dict) -> None:
         )
 
 
+def setup_plans(scores: dict) -> None:
+    """The setup-plan lines: exact plan and primary setup on unseen multi-side blocks and on the
+    real parts (a model without a plan head answers its label alone)."""
+    print("\n== setup plans (exact: the set of sides to mill from; primary: the first setup)")
+    for family, s in scores["unseen_multi"].items():
+        m, r = s["metrics"], scores["real"].get(f"{family} champion", {})
+        real = (
+            f"; real multi-setup parts: exact {r['multi_plan_exact']:.1%}, primary "
+            f"{r['multi_plan_primary']:.1%}; real one-setup cases: exact "
+            f"{r['one_setup_plan_exact']:.1%}"
+            if r
+            else ""
+        )
+        print(
+            f"{family:>12} model: unseen multi-side blocks: exact {m['eval_plan_exact']:.1%}, "
+            f"primary {m['eval_plan_primary']:.1%}{real}"
+        )
+    for name in ("built-in model", "setup analysis"):
+        r = scores["real"][name]
+        print(
+            f"{name:>18}: real multi-setup parts: exact {r['multi_plan_exact']:.1%}, primary "
+            f"{r['multi_plan_primary']:.1%}; real one-setup cases: exact "
+            f"{r['one_setup_plan_exact']:.1%}"
+        )
+
+
 def report(
     scores: dict, answers: dict, labels: dict, times: list, store: str, held_out: str
 ) -> None:
@@ -169,6 +216,7 @@ def report(
                 f"v{s['model_version']})"
             )
     real_parts(scores["real"])
+    setup_plans(scores)
     print()
     for family, s in scores["unseen"].items():
         print(f"confusion on unseen parts, {family} model (rows true, columns predicted):")

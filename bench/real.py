@@ -4,8 +4,11 @@
   classes in turn; 5-class accuracy (an answer is right when that one setup mills the part: a
   through-hole part is right from either end), expected calibration error (ECE, 10 bins of the
   top probability) and the wrong answers given with 95 % or more, on those cases.
-- Multi-setup parts: how often the answer is one of the needed setups, and how often it is the
-  primary setup (bench/realparts/labels.csv: the analysis, or the eye where they differ).
+- Multi-setup parts: how often the answer is one of the needed setups, how often it is the
+  primary setup (bench/realparts/labels.csv: the analysis, or the eye where they differ), and
+  how often the answered setup plan is exactly the needed set (a model without a plan head
+  answers its label alone). A part whose primary setup is -Z is turned over first (a half
+  turn about X), as a machinist clamps it, since a 5-class answer never says -Z.
 
 Models: the add-on's built-in model, always; the champions of an MLflow store with
 --tracking-uri (the face-normal one reads the STL, the image one a meta-image rendered here);
@@ -37,6 +40,8 @@ from shared import classes, manifest, rotations, stl  # noqa: E402
 BENCH = ROOT / "bench" / "realparts"
 IMAGE_PX = 300
 """Meta-image size for the image champion: the demo's render size."""
+OVER = "+X-Y-Z"
+"""A half turn about X: -Z up."""
 CHAMPIONS = {
     "face-normal champion": "models:/milling-directions-face-normals@champion",
     "image champion": "models:/milling-directions@champion",
@@ -71,9 +76,18 @@ def cases(rows: list[dict], out: Path) -> tuple[list[tuple[Path, set]], list[tup
     are right for each (a through-hole part is right from either end), and multi-setup parts."""
     one, multi = [], []
     (out / "one").mkdir(parents=True, exist_ok=True)
+    (out / "multi").mkdir(parents=True, exist_ok=True)
     for row in rows:
         path = BENCH / "parts" / row["file"]
         if row["kind"] != "one":
+            if row["primary"] == classes.CLAMP:
+                over = rotations.parse_rotation(OVER)
+                turned = out / "multi" / f"{path.stem}__{OVER}.stl"
+                if not turned.exists():
+                    stl.write_stl(turned, stl.read_stl(path).triangles @ over.T)
+                needed = " ".join(rotations.rotate_label(d, over) for d in row["needed"].split())
+                row = dict(row, needed=needed, primary=rotations.rotate_label(row["primary"], over))
+                path = turned
             multi.append((path, row))
             continue
         triangles = stl.read_stl(path).triangles
@@ -93,7 +107,42 @@ def cases(rows: list[dict], out: Path) -> tuple[list[tuple[Path, set]], list[tup
 
 def answers_builtin(paths: list[Path]) -> dict[Path, dict]:
     found = json_lines(run("-m", "blender_addon", "predict", *map(str, paths)))
-    return {Path(a["input"]): a["probabilities"] for a in found}
+    return {Path(a["input"]): _answer(a) for a in found}
+
+
+def _answer(obj: dict) -> dict:
+    """A `predict --json` object's probabilities and plan (its label alone without a plan)."""
+    plan = [s["direction"] for s in obj.get("plan") or []] or [obj["label"]]
+    return {"probabilities": obj["probabilities"], "plan": plan}
+
+
+def answers_builtin_in(folder: Path, paths: list[Path]) -> dict[Path, dict]:
+    """The answers of the built-in model files in `folder` (in this process: a candidate that
+    is not installed in the add-on yet)."""
+    from blender_addon.utils import builtin
+
+    model = builtin.load(folder)
+    out = {}
+    for p in paths:
+        a = model.predict(stl.read_stl(p).triangles)
+        out[p] = _answer(a.as_json(str(p)))
+    return out
+
+
+def plan_score(result: dict) -> tuple[float, float]:
+    """What decides between two models on the real parts: the share of all real cases (turned
+    one-setup cases and multi-setup parts) whose whole plan is exact, then the 5-class accuracy
+    on the one-setup cases."""
+    one, multi = result["one_setup_cases"], result["multi_parts"]
+    exact = result["one_setup_plan_exact"] * one + result["multi_plan_exact"] * multi
+    return exact / (one + multi), result["one_setup_accuracy"]
+
+
+def score_builtin(folder: Path, out: Path) -> dict:
+    """`score` of the built-in model files in `folder` on the whole benchmark."""
+    one, multi = cases(read_labels(), out)
+    paths = [p for p, _ in one] + [p for p, _ in multi]
+    return score(answers_builtin_in(folder, paths), one, multi)
 
 
 def answers_champion(uri: str, tracking: str, paths: list[Path], images: Path | None):
@@ -134,7 +183,7 @@ def answers_champion(uri: str, tracking: str, paths: list[Path], images: Path | 
         )
     )
     back = dict(zip(map(str, inputs), paths, strict=True))
-    return {back[a["input"]]: a["probabilities"] for a in found}
+    return {back[a["input"]]: _answer(a) for a in found}
 
 
 def answers_analysis(paths: list[Path]) -> dict[Path, dict]:
@@ -144,7 +193,8 @@ def answers_analysis(paths: list[Path]) -> dict[Path, dict]:
         singles = [x[0] for x in a["alternatives"] if len(x) == 1]
         plan = [s["direction"] for s in a["setups"]]
         pick = next((d for d in singles + plan if d in classes.CLASSES), "")
-        out[Path(a["input"])] = {pick: 1.0} if pick in classes.CLASSES else {}
+        probabilities = {pick: 1.0} if pick in classes.CLASSES else {}
+        out[Path(a["input"])] = {"probabilities": probabilities, "plan": plan}
     return out
 
 
@@ -161,11 +211,16 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 
 
 def score(answers: dict[Path, dict], one, multi, calibrated: bool = True) -> dict:
-    top = {p: max(probs, key=probs.get) if probs else "" for p, probs in answers.items()}
+    probabilities = {p: a["probabilities"] for p, a in answers.items()}
+    top = {p: max(probs, key=probs.get) if probs else "" for p, probs in probabilities.items()}
     correct = np.array([top[p] in right for p, right in one], dtype=float)
-    confidence = np.array([max(answers[p].values(), default=0.0) for p, _ in one])
+    confidence = np.array([max(probabilities[p].values(), default=0.0) for p, _ in one])
     needed = [top[p] in row["needed"].split() for p, row in multi]
     primary = [top[p] == row["primary"] for p, row in multi]
+    plan = {p: answers[p]["plan"] for p in answers}
+    one_plan = [len(plan[p]) == 1 and plan[p][0] in right for p, right in one]
+    exact = [set(plan[p]) == set(row["needed"].split()) for p, row in multi]
+    plan_primary = [plan[p][:1] == [row["primary"]] for p, row in multi]
     return {
         "one_setup_accuracy": float(correct.mean()),
         "one_setup_cases": len(one),
@@ -177,6 +232,9 @@ def score(answers: dict[Path, dict], one, multi, calibrated: bool = True) -> dic
         "multi_needed": float(np.mean(needed)),
         "multi_primary": float(np.mean(primary)),
         "multi_parts": len(multi),
+        "one_setup_plan_exact": float(np.mean(one_plan)),
+        "multi_plan_exact": float(np.mean(exact)),
+        "multi_plan_primary": float(np.mean(plan_primary)),
     }
 
 
@@ -222,6 +280,13 @@ def main() -> None:
         print(
             f"{name:<22}{r['one_setup_accuracy']:>14.1%}{e:>7}{w:>12}"
             f"{r['multi_needed']:>15.1%}{r['multi_primary']:>9.1%}{seconds[name]:>8.1f}"
+        )
+    print("setup plans (the set of needed sides; primary: the plan's first setup):")
+    print(f"{'model':<22}{'one-setup exact':>16}{'multi exact':>12}{'multi primary':>14}")
+    for name, r in results.items():
+        print(
+            f"{name:<22}{r['one_setup_plan_exact']:>16.1%}{r['multi_plan_exact']:>12.1%}"
+            f"{r['multi_plan_primary']:>14.1%}"
         )
 
 

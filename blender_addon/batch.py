@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ._shared import atomic, manifest, metaimage, png, progress, render_outcome, rotations, stl
+from ._shared import (
+    atomic,
+    manifest,
+    metaimage,
+    plans,
+    png,
+    progress,
+    render_outcome,
+    rotations,
+    stl,
+)
 from .dataset import merge_manifest, prepare_output, write_shard_record
 from .engines import open_renderer, resolve
 from .utils import jobs, step
@@ -126,9 +136,12 @@ class Batch:
             raise jobs.UsageError("--rotations needs --labels: a rotation remaps the label")
         self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
+        setup_plans = jobs.read_plans(config.labels, labels) if config.labels else None
         files, problems = jobs.find_inputs(config.inputs)
         self.root = jobs.input_root(config.inputs, config.labels)
-        self.parts, plan_problems = jobs.plan(files, labels, config.rotations, self.root)
+        self.parts, plan_problems = jobs.plan(
+            files, labels, config.rotations, self.root, setup_plans
+        )
         self._relative = {p.source: p.relative for p in self.parts}
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
@@ -231,6 +244,7 @@ class Batch:
                 augmentation=v.augmentation,
                 size=self.config.size,
                 source_sha256=digest,
+                plan=plans.text(v.plan),
             )
         )
 

@@ -58,6 +58,11 @@ class VIEW3D_PT_milling(bpy.types.Panel):
                 row = box.row()
                 row.alert = name == props.prediction_label
                 row.progress(factor=p, type="BAR", text=f"{name}   {p:.1%}")
+            if props.prediction_plan:
+                column = box.column(align=True)
+                column.label(text="Setup plan (part frame):", icon="ORIENTATION_LOCAL")
+                for line in props.prediction_plan.splitlines():
+                    lines(column, line, "BLANK1", width)
         row = box.row(align=True)
         row.operator("milling.start_server", icon="PLAY")
         row.operator("milling.stop_server", icon="PAUSE", text="")

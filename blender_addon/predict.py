@@ -1,5 +1,6 @@
 """Predict the milling direction of a mesh object or an STL part: render its meta-image in
-memory, ask the model, and show the answer as an arrow on the part. The panel's button and
+memory, ask the model, and show the answer (its setup plan: one numbered arrow per setup) on
+the part. The panel's button and
 `python -m blender_addon predict` run this same code."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from ._shared import classes, metaimage, stl
+from ._shared import classes, metaimage, setups, stl
 from .engines import open_renderer
 from .selection import object_triangles
 from .utils import client
@@ -65,13 +66,14 @@ def answer(
 
 
 def remove_arrows() -> None:
-    """Remove every arrow the add-on made (and its mesh and material); nothing else."""
+    """Remove every arrow and setup number the add-on made (and their data and materials);
+    nothing else."""
     for obj in [o for o in bpy.data.objects if o.get(ARROW_TAG)]:
-        mesh = obj.data
-        materials = list(mesh.materials) if mesh is not None else []
+        data = obj.data
+        materials = list(getattr(data, "materials", None) or [])
         bpy.data.objects.remove(obj)
-        if mesh is not None and mesh.users == 0:
-            bpy.data.meshes.remove(mesh)
+        if data is not None and data.users == 0:
+            (bpy.data.meshes if isinstance(data, bpy.types.Mesh) else bpy.data.curves).remove(data)
         for material in materials:
             if material is not None and material.users == 0:
                 bpy.data.materials.remove(material)
@@ -84,41 +86,110 @@ def confidence_colour(confidence: float) -> tuple[float, float, float, float]:
     return (*map(float, red + (green - red) * t), 1.0)
 
 
+def with_shares(triangles: np.ndarray, answer: client.Prediction) -> client.Prediction:
+    """The answer with each setup's share of the machined area, from the geometric analysis
+    (Blender's own BVH tree casts the rays; the part's bounding box is the stock)."""
+    if not answer.plan:
+        return answer
+    analysis = setups.analyse(triangles, caster=BVHCaster(triangles), count=SHARE_SAMPLES)
+    return answer.with_shares(analysis.shares(tuple(s.direction for s in answer.plan)))
+
+
+SHARE_SAMPLES = 4000
+"""Points of the analysis behind the panel's shares (fewer than its default: it is a display)."""
+
+
+class BVHCaster:
+    """The analysis' caster on mathutils' BVH tree: no embreex needed inside Blender."""
+
+    def __init__(self, triangles: np.ndarray):
+        from mathutils.bvhtree import BVHTree
+
+        points = triangles.reshape(-1, 3)
+        self.tree = BVHTree.FromPolygons(
+            [Vector(p) for p in points],
+            [(3 * i, 3 * i + 1, 3 * i + 2) for i in range(len(triangles))],
+        )
+
+    def __call__(self, origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        d, cast = Vector(np.asarray(direction, dtype=float)), self.tree.ray_cast
+        return np.array([cast(Vector(o), d)[0] is None for o in origins], dtype=bool)
+
+
 def show_arrow(
     scene: bpy.types.Scene, part: bpy.types.Object, triangles: np.ndarray, answer: client.Prediction
-) -> bpy.types.Object:
-    """Replace the arrow: it comes from the predicted side and points at the part."""
+) -> list[bpy.types.Object]:
+    """Replace the arrows: one per setup of the plan (the answer's label alone for a model
+    without a plan head), each from its side towards the part, numbered from 1 (the primary),
+    coloured by its probability. Returns the arrows, primary first."""
     remove_arrows()
-    side = np.asarray(classes.direction(answer.label), dtype=float)  # in the part's frame
+    steps = [(s.direction, s.probability) for s in answer.plan] or [
+        (answer.label, answer.confidence)
+    ]
+    steps[0] = (steps[0][0], answer.confidence)  # the primary: the 5-class answer's confidence
     points = triangles.reshape(-1, 3)
     lo, hi = points.min(axis=0), points.max(axis=0)
     centre, half = (lo + hi) / 2, (hi - lo) / 2
     radius = float(np.linalg.norm(half))
-    tip_local = centre + side * (float(np.abs(side) @ half) + 0.1 * radius)
-    tail_local = tip_local + side * 0.8 * radius
-    world = part.matrix_world
-    tip, tail = world @ Vector(tip_local), world @ Vector(tail_local)
+    arrows = []
+    for number, (direction, probability) in enumerate(steps, start=1):
+        side = np.asarray(classes.direction(direction), dtype=float)  # in the part's frame
+        tip_local = centre + side * (float(np.abs(side) @ half) + 0.1 * radius)
+        tail_local = tip_local + side * 0.8 * radius
+        world = part.matrix_world
+        tip, tail = world @ Vector(tip_local), world @ Vector(tail_local)
+        colour = confidence_colour(probability)
+        name = "Milling Direction" if len(steps) == 1 else f"Milling Setup {number}"
+        arrow = _arrow(scene, name, tip, tail, colour)
+        arrow["milling_part"], arrow["milling_label"] = part.name, direction
+        arrow["milling_setup"] = number
+        if len(steps) > 1:
+            beyond = world @ Vector(tail_local + side * 0.15 * radius)
+            facing = (tail - tip).normalized()
+            _number(scene, number, beyond, facing, 0.25 * (tail - tip).length / 0.8, colour)
+        arrows.append(arrow)
+    return arrows
+
+
+def _material(name: str, colour) -> bpy.types.Material:
+    # Solid view (the default shading) shows a material's viewport colour, not the object's.
+    material = bpy.data.materials.new(name)
+    material.diffuse_color = colour
+    return material
+
+
+def _arrow(scene, name: str, tip: Vector, tail: Vector, colour) -> bpy.types.Object:
     length = (tip - tail).length
-    mesh = bpy.data.meshes.new("Milling Direction")
+    mesh = bpy.data.meshes.new(name)
     verts, faces = _arrow_geometry(length)
     mesh.from_pydata(verts, [], faces)
     mesh.update()
-    arrow = bpy.data.objects.new("Milling Direction", mesh)
+    arrow = bpy.data.objects.new(name, mesh)
     rotation = Vector((0.0, 0.0, 1.0)).rotation_difference(tip - tail).to_matrix().to_4x4()
     arrow.matrix_world = Matrix.Translation(tail) @ rotation
     arrow[ARROW_TAG] = True
-    arrow["milling_part"] = part.name
-    arrow["milling_label"] = answer.label
-    colour = confidence_colour(answer.confidence)
-    # Solid view (the default shading) shows a material's viewport colour, not the object's.
-    material = bpy.data.materials.new("Milling Direction")
-    material.diffuse_color = colour
-    mesh.materials.append(material)
+    mesh.materials.append(_material(name, colour))
     arrow.color = colour
     arrow.show_in_front = True
     arrow.hide_select = True
     scene.collection.objects.link(arrow)
     return arrow
+
+
+def _number(
+    scene, number: int, at: Vector, facing: Vector, size: float, colour
+) -> bpy.types.Object:
+    """The setup's number beyond its arrow's tail, read from the side the tool comes from."""
+    text = bpy.data.curves.new(f"Milling Setup {number} Number", "FONT")
+    text.body, text.size, text.align_x, text.align_y = str(number), size, "CENTER", "CENTER"
+    text.materials.append(_material(f"Milling Setup {number}", colour))
+    obj = bpy.data.objects.new(f"Milling Setup {number} Number", text)
+    turn = Vector((0.0, 0.0, 1.0)).rotation_difference(facing).to_matrix().to_4x4()
+    obj.matrix_world = Matrix.Translation(at) @ turn
+    obj[ARROW_TAG] = True
+    obj.show_in_front, obj.hide_select, obj.color = True, True, colour
+    scene.collection.objects.link(obj)
+    return obj
 
 
 def _arrow_geometry(length: float, segments: int = 16) -> tuple[list, list]:

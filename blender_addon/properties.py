@@ -70,6 +70,8 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     predicting: BoolProperty(options=set())
     prediction_part: StringProperty(options=set())
     prediction_label: StringProperty(options=set())
+    prediction_plan: StringProperty(options=set())
+    """The setup plan, one setup a line (`1. +Z (82 % of the machined area)`); '' for none."""
     prediction_probabilities: FloatVectorProperty(
         size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
     )

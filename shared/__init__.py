@@ -6,7 +6,8 @@ rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer
 (the face-normal model's features and numpy forward pass), `png`
 (just enough PNG for Blender's bundled Python, which has no Pillow), `atomic` (files that are
 complete or absent), `progress` (progress lines for long work), `setups` (the geometric setup
-analysis: from which sides a part must be milled) and `axisrays` (its numpy ray caster).
+analysis: from which sides a part must be milled), `axisrays` (its numpy ray caster) and
+`plans` (setup plans: their text form, rotation, the plan head's answer and metrics).
 
 Modules import each other relatively so that the add-on zip can carry its own copy.
 """
@@ -18,6 +19,7 @@ from . import (
     facenormals,
     manifest,
     metaimage,
+    plans,
     png,
     prediction,
     progress,
@@ -35,6 +37,7 @@ __all__ = [
     "facenormals",
     "manifest",
     "metaimage",
+    "plans",
     "png",
     "prediction",
     "progress",

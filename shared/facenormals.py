@@ -14,8 +14,9 @@ Features (part frame, after centring and scaling as for meta-images):
   walls stand near the end it is cut from; a through bore's run the whole length. Without this
   block a model trained without rings scored 83 % on rings; with it, 97 %.
 
-The network is Dense-ReLU layers and a softmax; `forward` runs it from its weight arrays, so
-that Blender's own Python answers with numpy alone.
+The network is Dense-ReLU layers and a softmax, and beside the softmax the plan head's six
+sigmoids (one last layer of 11 units: see shared.plans.split); `forward` runs it from its weight
+arrays, so that Blender's own Python answers with numpy alone.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import metaimage, rotations, stl
+from . import metaimage, plans, rotations, stl
 from .classes import CLASSES
 
 DIRECTIONS = np.array(
@@ -83,16 +84,21 @@ def turn(triangles: np.ndarray, augmentation: str) -> np.ndarray:
 
 
 def forward(layers: Sequence[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, classes) of features x (N, FEATURES): ReLU after every
-    (kernel, bias) layer but the last, softmax after it (Keras' Dense layers, inference mode)."""
+    """Class probabilities (N, classes) of features x (N, FEATURES), then the plan head's
+    sigmoids where the last layer has them: ReLU after every (kernel, bias) layer but the last,
+    softmax (and sigmoid) after it (Keras' Dense layers, inference mode)."""
     h = np.asarray(x, dtype=np.float32)
     for i, (kernel, bias) in enumerate(layers):
         h = h @ kernel + bias
         if i < len(layers) - 1:
             h = np.maximum(h, 0)
-    h = h - h.max(axis=1, keepdims=True)
-    e = np.exp(h)
-    return e / e.sum(axis=1, keepdims=True)
+    c = len(CLASSES)
+    logits = h[:, :c] - h[:, :c].max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    out = e / e.sum(axis=1, keepdims=True)
+    if h.shape[1] == c:
+        return out
+    return np.hstack([out, 0.5 * (1 + np.tanh(0.5 * h[:, c:]))])  # the sigmoid, no overflow
 
 
 Layers = list[tuple[np.ndarray, np.ndarray]]
@@ -121,6 +127,6 @@ def read_weights(path) -> Layers:
         if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):
             raise ValueError("the weights' layers do not fit together")
         width = kernel.shape[1]
-    if not layers or width != len(CLASSES):
-        raise ValueError(f"the weights do not end in {len(CLASSES)} classes")
+    if not layers or width not in (len(CLASSES), len(CLASSES) + len(plans.DIRECTIONS)):
+        raise ValueError(f"the weights do not end in {len(CLASSES)} classes (and a plan head)")
     return layers

@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import atomic
+from . import atomic, plans
 from .classes import CLASSES
 
 FILENAME = "manifest.csv"
@@ -38,6 +38,9 @@ class Row:
     """Edge length of the meta-image in pixels."""
     source_sha256: str
     """SHA-256 of the source STL file's bytes."""
+    plan: str = ""
+    """Every side the part (as imaged) is milled from, the label first, space-separated (see
+    `plans`); '' where the labels gave none (a one-setup part: its label alone)."""
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
@@ -75,6 +78,7 @@ def read(path: str | os.PathLike) -> list[Row]:
                         augmentation=record["augmentation"],
                         size=size,
                         source_sha256=record.get("source_sha256") or "",
+                        plan=_plan(path, line, label, record.get("plan") or ""),
                     )
                 )
             return rows
@@ -82,6 +86,16 @@ def read(path: str | os.PathLike) -> list[Row]:
         raise ManifestError(f"{path}: file not found") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise ManifestError(f"{path}: not a readable CSV file ({e})") from None
+
+
+def _plan(path: Path, line: int, label: str, text: str) -> str:
+    try:
+        steps = plans.parse(text)
+    except ValueError as e:
+        raise ManifestError(f"{path}: line {line}: {e}") from None
+    if steps and steps[0] != label:
+        raise ManifestError(f"{path}: line {line}: the plan does not start with the label")
+    return text
 
 
 def write(path: str | os.PathLike, rows: list[Row]) -> None:

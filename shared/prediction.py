@@ -1,15 +1,17 @@
 """The answer to "from which side?": a probability per class, from a named model, and its JSON
 form (`--json` of both command lines, the add-on's model client). The label is always the most
-probable class: it is derived here and nowhere else."""
+probable class: it is derived here and nowhere else. A model with a plan head also answers
+with the setup plan (`plans.Step`s, the label first); readers that know no plan ignore it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from . import plans
 from .classes import CLASSES
 
-JSON_KEYS = ("input", "label", "probabilities", "model_uri", "model_version")
+JSON_KEYS = ("input", "label", "probabilities", "model_uri", "model_version", "plan")
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class Prediction:
     """One probability per class of CLASSES, in that order."""
     model_uri: str
     model_version: str = ""
+    plan: tuple[plans.Step, ...] = ()
+    """The setup plan, primary first (empty for a model without a plan head)."""
 
     @property
     def label(self) -> str:
@@ -51,6 +55,16 @@ class Prediction:
             raise ValueError("sent probabilities that are not numbers") from None
         return cls.from_scores(scores, model_uri, model_version)
 
+    def with_plan(self, plan_scores: Sequence[float]) -> Prediction:
+        """This answer with the plan that a plan head's scores (plans.DIRECTIONS order) give."""
+        scores = [self.probabilities[c] for c in CLASSES]
+        return replace(self, plan=plans.from_scores(scores, plan_scores))
+
+    def with_shares(self, shares: Mapping[str, float]) -> Prediction:
+        """This answer with each setup's share of the machined area (from the analysis)."""
+        steps = tuple(replace(s, share=shares.get(s.direction)) for s in self.plan)
+        return replace(self, plan=steps)
+
     def as_json(self, input: str) -> dict:
         """The `--json` object of DESIGN.md for one input."""
         return {
@@ -59,6 +73,10 @@ class Prediction:
             "probabilities": self.probabilities,
             "model_uri": self.model_uri,
             "model_version": self.model_version,
+            "plan": [
+                {"direction": s.direction, "probability": s.probability, "share": s.share}
+                for s in self.plan
+            ],
         }
 
     @classmethod
@@ -71,4 +89,18 @@ class Prediction:
         )
         if "label" in obj and obj["label"] != found.label:
             raise ValueError(f"label {obj['label']!r} is not the most probable class")
-        return str(obj.get("input", "")), found
+        try:
+            steps = tuple(
+                plans.Step(
+                    str(s["direction"]),
+                    float(s["probability"]),
+                    None if s.get("share") is None else float(s["share"]),
+                )
+                for s in obj.get("plan") or ()
+            )
+            plans.parse(plans.text(s.direction for s in steps))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise ValueError("sent a plan that is not a list of setups") from None
+        if steps and steps[0].direction != found.label:
+            raise ValueError(f"plan starts with {steps[0].direction}, not the label {found.label}")
+        return str(obj.get("input", "")), replace(found, plan=steps)

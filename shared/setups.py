@@ -100,6 +100,21 @@ class Analysis:
     """Share of the machined area each direction reaches on its own."""
     machined_area: float
     area: float
+    by_mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """Share of the machined area reached by exactly each set of directions (bit k: the k-th
+    of DIRECTIONS); not in the JSON form."""
+
+    def shares(self, plan: tuple[str, ...]) -> dict[str, float]:
+        """The share of the machined area each setup of `plan` adds to the ones before it, in
+        the plan's order (a learned plan's shares; empty without `by_mask`)."""
+        if self.by_mask is None:
+            return {}
+        out, left = {}, set(range(1, 64))
+        for d in plan:
+            k = DIRECTIONS.index(d)
+            out[d] = float(sum(self.by_mask[m] for m in left if m >> k & 1))
+            left = {m for m in left if not m >> k & 1}
+        return out
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -270,7 +285,7 @@ def analyse(
         plan.append(Setup(best, float(gains[best])))
         left = {m for m in left if not m >> DIRECTIONS.index(best) & 1}
     alone = {d: float(reach[:, k] @ weights) for k, d in enumerate(DIRECTIONS)}
-    return Analysis(plan, alternatives, undercut, alone, total, float(area.sum()))
+    return Analysis(plan, alternatives, undercut, alone, total, float(area.sum()), by_mask)
 
 
 def _smallest_sets(by_mask: np.ndarray) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:

@@ -20,7 +20,8 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
             "demo.py",
             *("--out", str(tmp_path / "demo"), "--parts", "15", "--unseen", "5", "--new", "3"),
             *("--size", "100", "--image-size", "32", "--epochs", "1", "--no-rotations"),
-            *("--held-out", "disc", "--held-out-parts", "5"),
+            *("--held-out", "disc", "--held-out-parts", "5", "--multi", "8"),
+            *("--unseen-multi", "4"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -41,13 +42,20 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
     assert "face-normal model: accuracy" in text and "image model: accuracy" in text
     held_out = text.split("== held-out family: disc")[1].split("== real parts")[0]
     assert held_out.count("model: accuracy") == 2 and "on 5 meta-images" in held_out
-    real = text.split("== real parts")[1].split("confusion")[0]
+    real = text.split("== real parts")[1].split("== setup plans")[0]
     kinds = [row["kind"] for row in read_labels()]
     one, multi = kinds.count("one"), kinds.count("multi")
     names = ("built-in model", "face-normal champion", "image champion", "setup analysis")
     for name in names:
         line = next(x for x in real.splitlines() if x.strip().startswith(name))
         assert f"on {5 * one} one-setup cases" in line and f"of {multi} parts" in line, line
+    planned = text.split("== setup plans")[1].split("confusion")[0]
+    for name in ("image model", "face-normal model", "built-in model", "setup analysis"):
+        line = next(x for x in planned.splitlines() if x.strip().startswith(name))
+        assert "real multi-setup parts: exact " in line and "primary " in line, line
+    assert planned.count("unseen multi-side blocks: exact ") == 2
+    rows = (tmp_path / "demo/images_train/manifest.csv").read_text().splitlines()[1:]
+    assert any(len(r.rsplit(",", 1)[1].split()) > 1 for r in rows)  # plans of several sides
     families = {
         line.split(",")[2]
         for line in (tmp_path / "demo/parts_train/labels.csv").read_text().splitlines()[1:]

@@ -12,7 +12,7 @@ import numpy as np
 
 from shared import progress, stl
 
-from . import data, facenormals, model, tracking
+from . import data, facenormals, model, planhead, tracking
 from .callbacks import Validation
 from .config import BaselineConfig
 from .console import say
@@ -54,7 +54,7 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
             "the dataset folder)"
         )
     x = {s: features_of(ready.sets[s], config.progress) for s in data.SPLITS}
-    y = {s: np.array([e.y for e in ready.sets[s]]) for s in data.SPLITS}
+    y = {s: planhead.targets(ready.sets[s]) for s in data.SPLITS}
     tags = dict(FACE_NORMALS.tags) | {"family": FACE_NORMALS.name}
     with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
         scratch = Path(tmp)
@@ -64,9 +64,11 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
             f"depth bins = {facenormals.FEATURES}"
         )
         log_setup(config, ready, scratch, family=FACE_NORMALS.name, features=features)
-        net = facenormals.build(config.hidden, config.dropout)
-        model.compile_model(net, config.learning_rate)
-        validation = Validation(x["val"], y["val"], config.patience)
+        net = facenormals.build(config.hidden, config.dropout, plan=True)
+        model.compile_model(net, config.learning_rate, plan=True)
+        val = ready.sets["val"]
+        labels = np.array([e.y for e in val])
+        validation = Validation(x["val"], labels, config.patience, plans=[e.plan for e in val])
         net.fit(
             x["train"],
             y["train"],
@@ -87,4 +89,5 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
             probabilities,
             hidden=config.hidden,
             features=facenormals.FEATURES,
+            plan=True,
         )

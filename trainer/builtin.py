@@ -30,9 +30,14 @@ class ExportError(TrainerError, ValueError):
 
 
 def dense_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(kernel, bias) of each Dense layer of the face-normal network, input to output."""
+    """(kernel, bias) of each Dense layer of the face-normal network, input to output; the plan
+    head's two Dense layers (softmax, sigmoids) side by side become one of 11 units."""
     dense = [layer for layer in net.layers if layer.__class__.__name__ == "Dense"]
-    return [tuple(np.asarray(w, dtype=np.float32) for w in layer.get_weights()) for layer in dense]
+    out = [tuple(np.asarray(w, dtype=np.float32) for w in layer.get_weights()) for layer in dense]
+    if [layer.name for layer in dense[-2:]] == ["direction_classes", "direction_plan"]:
+        (k1, b1), (k2, b2) = out[-2:]
+        out[-2:] = [(np.hstack([k1, k2]), np.concatenate([b1, b2]))]
+    return out
 
 
 def export_builtin(

@@ -17,9 +17,14 @@ class Validation(keras.callbacks.Callback):
     """After each epoch: validation metrics, MLflow logging, early stopping, best weights, and
     `after_epoch(epochs done in the phase, phase over)` (the checkpoint)."""
 
-    def __init__(self, val, labels: np.ndarray, patience: int, show: bool = False):
+    def __init__(
+        self, val, labels: np.ndarray, patience: int, show: bool = False, plans: list | None = None
+    ):
         super().__init__()
         self.val, self.labels, self.patience, self.show = val, labels, patience, show
+        self.plans = plans
+        """The validation parts' true plans: their metrics are logged too, and a plan head's
+        loss counts in which epoch is best."""
         self.history: list[dict[str, float]] = []
         self.best_loss = np.inf
         self.best_weights: list | None = None
@@ -35,19 +40,20 @@ class Validation(keras.callbacks.Callback):
             "train_loss": float(logs.get("loss", np.nan)),
             "train_accuracy": float(logs.get("accuracy", np.nan)),
         }
-        row |= evaluate.metrics(self.labels, probabilities, prefix="val_")
+        row |= evaluate.metrics(self.labels, probabilities, "val_", self.plans)
         self.history.append(row)
         tracking.log_metrics(row, step=len(self.history))
-        better = row["val_loss"] < self.best_loss
+        loss = row["val_loss"] + row.get("val_plan_loss", 0.0)
+        better = loss < self.best_loss
         if self.show:
             say(
                 f"epoch {len(self.history)}: validation accuracy {row['val_accuracy']:.4f}, "
-                f"loss {row['val_loss']:.4f}{' (best so far: kept)' if better else ''}"
+                f"loss {loss:.4f}{' (best so far: kept)' if better else ''}"
             )
         if better:
             self.best = row
             self.best_loss, self.best_weights, self.wait = (
-                row["val_loss"],
+                loss,
                 self.model.get_weights(),
                 0,
             )

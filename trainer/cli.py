@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from shared import plans
 from trainer import cli_data, cli_serving, console
 from trainer.cli_serving import connect as _connect
 from trainer.config import BaselineConfig, ConfigError, TrainConfig, resolve_tracking_uri
@@ -306,6 +307,7 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(
                 f"{name}: {p.label} ({p.confidence:.1%})  "
                 + "  ".join(f"{c} {v:.1%}" for c, v in p.probabilities.items())
+                + (f"\n  setup plan: {plans.describe(p.plan)}" if p.plan else "")
             )
     for line in errors:
         print(f"error: {line}", file=sys.stderr)

@@ -14,17 +14,32 @@ def add_commands(command) -> dict:
         "parts",
         "generate labelled synthetic STL parts",
         "Write COUNT watertight binary STL parts and DIR/labels.csv (file,label,family,"
-        "features,size_mm,pose,triangles,seed,index,stock; stock: box, or bar:AXIS:U,V,R for a "
-        "disc or ring, as `python -m blender_addon setups --stock` reads it). Each part is a "
-        "stock of one family (plate, block, disc, ring, L-section, T-section, stepped "
-        "block) with machining features cut from its label's side only, checked by the setup "
-        "analysis; labels are balanced and the output is the same for the same seed.",
+        "features,size_mm,pose,triangles,seed,index,stock,plan; stock: box, or bar:AXIS:U,V,R "
+        "for a disc or ring, as `python -m blender_addon setups --stock` reads it; plan: every "
+        "side the part is milled from, its label first). Each part is a stock of one family "
+        "(plate, block, disc, ring, L-section, T-section, stepped block) with machining "
+        "features cut from its label's side only, or with --sides a block with features cut "
+        "from several sides (its label is the primary setup), checked by the setup analysis; "
+        "labels are balanced and the output is the same for the same seed.",
     )
     parts.add_argument(
         "--families",
         metavar="LIST",
         help="comma-separated part families to draw from (default: all); e.g. every family but "
         "one for training, that one for a held-out test",
+    )
+    parts.add_argument(
+        "--sides",
+        default="1",
+        metavar="N|LOW-HIGH",
+        help="how many sides a part's features are cut from, each part drawing evenly from "
+        "LOW to HIGH (1 to 4; default: %(default)s, one-setup parts)",
+    )
+    parts.add_argument(
+        "--prefix",
+        default="part_",
+        help="file names: PREFIX0000.stl, ... (default: %(default)s); sets with other prefixes "
+        "can be rendered into one dataset",
     )
     parts.add_argument("--count", type=int, required=True, help="number of parts (at least 1)")
     parts.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -83,10 +98,15 @@ def _parts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.count < 1:
         parser.error(f"--count must be at least 1, got {args.count}")
     families = tuple(f.strip() for f in args.families.split(",")) if args.families else FAMILIES
+    low, _, high = args.sides.partition("-")
     try:
-        result = generate(
-            PartsConfig(args.count, args.seed, args.out, args.overwrite, not args.quiet, families)
-        )
+        sides = (int(low), int(high or low))
+    except ValueError:
+        parser.error(f"--sides {args.sides}: expected a number of sides or LOW-HIGH, e.g. 1-4")
+    config = PartsConfig(args.count, args.seed, args.out, args.overwrite, not args.quiet, families)
+    config.sides, config.prefix = sides, args.prefix
+    try:
+        result = generate(config)
     except KeyboardInterrupt:
         print(
             "error: interrupted: no labels.csv written; run again with --overwrite",

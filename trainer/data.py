@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from shared import classes, manifest, png
+from shared import classes, manifest, plans, png
 from shared.progress import Progress
 
 from . import preprocess
@@ -41,10 +41,16 @@ class Example:
     source: str = ""
     """The STL file the meta-image was rendered from."""
     augmentation: str = "none"
+    setup_plan: tuple[str, ...] = ()
+    """Every side the part is milled from, as the manifest gives it (empty: the label alone)."""
 
     @property
     def y(self) -> int:
         return classes.CLASSES.index(self.label)
+
+    @property
+    def plan(self) -> tuple[str, ...]:
+        return self.setup_plan or (self.label,)
 
 
 @dataclass
@@ -96,7 +102,14 @@ def load(folder: Path, progress: bool = True) -> Dataset:
         else:
             source = str(manifest.resolve_source(folder, row.source, roots))
             data.examples.append(
-                Example(folder / row.image, row.label, row.part_id, source, row.augmentation)
+                Example(
+                    folder / row.image,
+                    row.label,
+                    row.part_id,
+                    source,
+                    row.augmentation,
+                    plans.parse(row.plan),
+                )
             )
         bar.update(i + 1)
     bar.close()
@@ -189,10 +202,13 @@ def write_split(path: Path, assignment: dict[str, str]) -> None:
 
 
 def fingerprint(examples: list[Example], extra: bytes = b"") -> str:
-    """SHA-256 over `extra` and every example's label and image bytes, in a fixed order."""
+    """SHA-256 over `extra` and every example's label, plan and image bytes, in a fixed
+    order."""
     h = hashlib.sha256(extra)
     for e in sorted(examples, key=lambda e: e.path.name):
         h.update(f"{e.path.name}\0{e.label}\0".encode())
+        if e.setup_plan:  # datasets without plans keep the fingerprints they had
+            h.update(f"plan\0{plans.text(e.setup_plan)}\0".encode())
         h.update(e.path.read_bytes())
     return h.hexdigest()
 

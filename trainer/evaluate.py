@@ -7,14 +7,30 @@ from pathlib import Path
 
 import numpy as np
 
-from shared import classes
+from shared import classes, plans
 
 CLASSES = classes.CLASSES
 
 
-def metrics(y_true: np.ndarray, probabilities: np.ndarray, prefix: str = "") -> dict[str, float]:
-    """All scalar metrics of a set of predictions, keys prefixed (e.g. 'test_')."""
+def metrics(
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    prefix: str = "",
+    true_plans: list[tuple[str, ...]] | None = None,
+) -> dict[str, float]:
+    """All scalar metrics of a set of predictions, keys prefixed (e.g. 'test_'). With
+    `true_plans`, the plan metrics too (a model without a plan head answers its label alone),
+    and for a plan head its loss (`plan_loss`: binary cross-entropies summed over directions)."""
     y_true = np.asarray(y_true, dtype=int)
+    probabilities, scores = plans.split(probabilities)
+    extra = {}
+    if true_plans is not None:
+        extra = plans.metrics(true_plans, plans.answered(probabilities, scores))
+        if scores is not None:
+            q = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+            t = np.array([plans.targets(plan) for plan in true_plans])
+            bce = -(t * np.log(q) + (1 - t) * np.log(1 - q))
+            extra["plan_loss"] = float(bce.sum(axis=1).mean())  # as planhead.PlanLoss sums it
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1.0)
     y_pred = p.argmax(axis=1)
     cm = confusion(y_true, y_pred)
@@ -35,7 +51,7 @@ def metrics(y_true: np.ndarray, probabilities: np.ndarray, prefix: str = "") -> 
         out[f"precision_{key}"] = float(precision[i])
         out[f"recall_{key}"] = float(recall[i])
         out[f"f1_{key}"] = float(f1[i])
-    return {prefix + k: v for k, v in out.items()}
+    return {prefix + k: v for k, v in (out | extra).items()}
 
 
 def class_key(name: str) -> str:
@@ -139,12 +155,12 @@ def evaluate_model(
     chunks = []
     for i in range(0, len(y), batch):
         chunk = dataset.examples[i : i + batch]
-        chunks.append(tracking.predict_probabilities(model, family.example_inputs(chunk)))
+        chunks.append(tracking.predict_output(model, family.example_inputs(chunk)))
         bar.update(min(i + batch, len(y)))
     bar.close()
-    probabilities = np.concatenate(chunks)
-    scores = metrics(y, probabilities, prefix="eval_")
-    cm = confusion(y, probabilities.argmax(axis=1))
+    output = np.concatenate(chunks)
+    scores = metrics(y, output, "eval_", [e.plan for e in dataset.examples])
+    cm = confusion(y, plans.split(output)[0].argmax(axis=1))
     tags = {"type": "evaluation", "model_uri": uri, "model_version": version}
     with tracking.run(experiment, name=f"evaluate {uri}", tags=tags) as run_id:
         tracking.log_params(
@@ -179,6 +195,7 @@ def format_report(report: dict, folder: Path) -> str:
         f"accuracy {m['eval_accuracy']:.4f}  macro-F1 {m['eval_macro_f1']:.4f}  "
         f"macro-precision {m['eval_macro_precision']:.4f}  macro-recall "
         f"{m['eval_macro_recall']:.4f}",
+        f"setup plans: exact {m['eval_plan_exact']:.4f}  primary {m['eval_plan_primary']:.4f}",
         "confusion (rows true, columns predicted):",
         "      " + "".join(f"{c:>6}" for c in CLASSES),
     ]

@@ -38,18 +38,23 @@ def source_triangles(path: str, augmentation: str) -> np.ndarray:
     return turn(stl.read_stl(path).triangles, augmentation)
 
 
-def build(hidden: int = 128, dropout: float = 0.2):
-    """A small Keras MLP: features -> softmax over the classes."""
+def build(hidden: int = 128, dropout: float = 0.2, plan: bool = True):
+    """A small Keras MLP: features -> softmax over the classes [and the plan head]."""
     import keras
     from keras import layers
 
     from shared import classes
 
+    from . import planhead
+
     inputs = keras.Input((FEATURES,), name="face_normal_features")
     x = layers.Dense(hidden, activation="relu")(inputs)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(hidden, activation="relu")(x)
-    outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
+    if plan:
+        outputs = planhead.head(x)
+    else:
+        outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
     return keras.Model(inputs, outputs, name="milling_face_normals")
 
 

@@ -3,7 +3,9 @@
 Family 'image' takes a DataFrame column `image`: PNG bytes, base64 text of PNG bytes (what the
 JSON scoring server receives) or (H, W, 3) uint8 arrays, of any size; the model resizes to its
 own input. Family 'face-normals' takes a column `mesh`: STL bytes (or base64 text of them) or
-(N, 3, 3) triangle arrays. Output: a `label` column and one probability column per class.
+(N, 3, 3) triangle arrays. Output: a `label` column and one probability column per class; a
+model with a plan head adds a `plan` column (the setup plan as text, `+Z -Z`) and the plan
+head's score of each direction (`plan+X` ... `plan-Z`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from shared import plans
 from shared.prediction import Prediction
 
 
@@ -36,9 +39,14 @@ class MillingDirectionsModel(mlflow.pyfunc.PythonModel):
         values = [_bytes(v) for v in model_input[self.family.column]]
         batch = self.family.prepare_batch(values, self.config)
         # predict_on_batch: one call, without predict()'s per-call set-up (latency matters here)
-        probabilities = np.asarray(self.model.predict_on_batch(batch), dtype=np.float64)
+        output = np.asarray(self.model.predict_on_batch(batch), dtype=np.float64)
+        probabilities, scores = plans.split(output)
         out = pd.DataFrame(probabilities, columns=self.classes)
         out.insert(0, "label", [Prediction.from_scores(p, "").label for p in probabilities])
+        if scores is not None:
+            out["plan"] = [plans.text(p) for p in plans.answered(probabilities, scores)]
+            for k, d in enumerate(plans.DIRECTIONS):
+                out[f"plan{d}"] = scores[:, k]
         return out
 
 

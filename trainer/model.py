@@ -16,7 +16,7 @@ from keras import layers
 
 from shared import classes
 
-from . import views
+from . import planhead, views
 from .errors import TrainerError
 
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
@@ -173,9 +173,11 @@ def compile_model(
     optimizer: str = "adam",
     weight_decay: float = 0.0,
     label_smoothing: float = 0.0,
+    plan: bool = False,
 ) -> None:
     """Adam (or AdamW with `weight_decay`) at `learning_rate`, reached by a linear warm-up over
-    `warmup_steps`, then decayed along a cosine to 1% over `decay_steps` (0: constant)."""
+    `warmup_steps`, then decayed along a cosine to 1% over `decay_steps` (0: constant). A
+    model with the plan head (`plan`) takes planhead's targets and loss."""
     # TensorFlow: no XLA. On the CPU it trained 4-7 times slower, and the model loaded back from
     # the registry (which runs without XLA) must predict what the trained model predicted.
     # JAX compiles everything anyway.
@@ -197,9 +199,12 @@ def compile_model(
         if label_smoothing
         else "sparse_categorical_crossentropy"
     )
+    metric = "accuracy"
+    if plan:
+        loss, metric = planhead.PlanLoss(label_smoothing), planhead.accuracy
     model.compile(
         optimizer=chosen,
         loss=loss,
-        metrics=["accuracy"],
+        metrics=[metric],
         jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
     )

@@ -1,4 +1,5 @@
-"""Synthetic workpieces: stock with machining features cut from one side, labelled by that side.
+"""Synthetic workpieces: stock with machining features cut from one side, labelled by that side
+(and, with `sides`, blocks cut from several: multiside.py).
 
 A part is built in a canonical frame where the tool comes from +Z and the part is clamped on its
 bottom face (z = 0). Every cut is *upward closed*: a 2D outline swept from its floor to above
@@ -23,9 +24,10 @@ from pathlib import Path
 import manifold3d as m3
 import numpy as np
 
-from shared import atomic, classes, rotations, setups, stl
+from shared import atomic, classes, plans, rotations, setups, stl
 from shared.progress import Progress
 
+from . import multiside
 from .errors import TrainerError
 from .machining import BLIND, CHORD, EDGES, FAMILIES, FEATURES, OPEN, chamfer, fillet, stock
 
@@ -45,6 +47,7 @@ LABEL_COLUMNS = (
     "seed",
     "index",
     "stock",
+    "plan",
 )
 
 
@@ -62,6 +65,8 @@ class Part:
     """The cube rotation (see shared.rotations) that took the canonical +Z to the label."""
     stock: str = "box"
     """What it was cut from, as shared.setups.Stock.parse reads it (in the label frame)."""
+    plan: tuple[str, ...] = ()
+    """Every side it must be milled from, the primary (its label) first."""
 
 
 # -- a whole part -------------------------------------------------------------------------------
@@ -90,7 +95,8 @@ def build(rng: np.random.Generator, label: str, families: tuple[str, ...] = FAMI
         if len(triangles) and _machined_from_top(triangles) and _one_setup(triangles, family, size):
             pose = _pose(rng, label)
             turned = triangles @ rotations.parse_rotation(pose).T
-            return Part(turned, label, family, names, size, pose, _stock(family, size, pose).spec())
+            spec = _stock(family, size, pose).spec()
+            return Part(turned, label, family, names, size, pose, spec, (label,))
     raise RuntimeError("could not build a valid part in 20 tries")  # never seen; a safety net
 
 
@@ -155,6 +161,11 @@ class PartsConfig:
     progress: bool = True
     families: tuple[str, ...] = FAMILIES
     """The part families to draw from (each part: one of them, by its own random stream)."""
+    prefix: str = "part_"
+    """File names are PREFIX0000.stl, ...: sets with other prefixes can share a dataset."""
+    sides: tuple[int, int] = (1, 1)
+    """The fewest and most sides a part's features are cut from; a part of more than one side
+    is a block (multiside.py), one of one side is any of `families`."""
 
 
 @dataclass
@@ -183,10 +194,28 @@ def part_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
+def build_part(config: PartsConfig, index: int, label: str) -> Part:
+    """Part `index` of a set: one side, or as many as its own stream draws from config.sides."""
+    low, high = config.sides
+    sides = multiside.sides_for(np.random.default_rng([config.seed, index, 0x51DE]), low, high)
+    rng = part_rng(config.seed, index)
+    if sides == 1:
+        return build(rng, label, tuple(config.families))
+    triangles, plan, pose = multiside.build(rng, label, sides)
+    lo, hi = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    size = tuple(float(v) for v in hi - lo)
+    return Part(triangles, label, "block", [f"{sides} sides"], size, pose, "box", plan)
+
+
 def generate(config: PartsConfig) -> PartsResult:
     """Write config.count parts and labels.csv into config.out."""
     if config.count < 1:
         raise PartsError(f"--count must be at least 1, got {config.count}")
+    if not config.prefix or any(c in config.prefix for c in '/\\:*?"<>|'):
+        raise PartsError(f"--prefix {config.prefix!r}: use letters, digits, '-' or '_'")
+    low, high = config.sides
+    if not multiside.SIDES[0] <= low <= high <= multiside.SIDES[1]:
+        raise PartsError(f"--sides {low}-{high}: use 1 to 4 sides, the fewest first (e.g. 1-4)")
     unknown = [f for f in config.families if f not in FAMILIES]
     if unknown or not config.families:
         raise PartsError(
@@ -203,13 +232,13 @@ def generate(config: PartsConfig) -> PartsResult:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(LABEL_COLUMNS)
         for i, label in enumerate(labels):
-            part = build(part_rng(config.seed, i), label, tuple(config.families))
-            name = f"part_{i:0{width}d}.stl"
+            part = build_part(config, i, label)
+            name = f"{config.prefix}{i:0{width}d}.stl"
             stl.write_stl(out / name, part.triangles, header=f"milling-directions {label}".encode())
             size = "x".join(f"{v:.1f}" for v in part.size)
             features = ";".join(part.features)
             row = [name, label, part.family, features, size, part.pose, len(part.triangles)]
-            writer.writerow([*row, config.seed, i, part.stock])
+            writer.writerow([*row, config.seed, i, part.stock, plans.text(part.plan)])
             result.files.append(out / name)
             result.counts[label] += 1
             result.triangles += len(part.triangles)

@@ -1,7 +1,9 @@
-"""Predict the milling direction of meta-images (.png) or parts (.stl) with a tracked model."""
+"""Predict the milling direction (and, for a model with a plan head, the setup plan) of
+meta-images (.png) or parts (.stl) with a tracked model."""
 
 from __future__ import annotations
 
+from shared import plans
 from shared.prediction import Prediction
 
 from . import registry, tracking
@@ -16,9 +18,11 @@ def predict(
     items, errors = tracking.family(model).read_inputs(inputs)
     if not items:
         return [], errors
-    probabilities = tracking.predict_probabilities(model, [value for _, value in items])
-    answers = [
-        (name, Prediction.from_scores(p, uri, version))
-        for (name, _), p in zip(items, probabilities, strict=True)
-    ]
+    probabilities, scores = plans.split(
+        tracking.predict_output(model, [value for _, value in items])
+    )
+    answers = []
+    for k, (name, _) in enumerate(items):
+        answer = Prediction.from_scores(probabilities[k], uri, version)
+        answers.append((name, answer if scores is None else answer.with_plan(scores[k])))
     return answers, errors

@@ -38,12 +38,18 @@ LOCK_STALE_S = 900.0
 class Score:
     accuracy: float
     macro_f1: float
+    plan_exact: float = -1.0
+    """Share of test parts whose whole setup plan is right (a model without a plan head answers
+    its label alone); -1: not measured (a version registered before plans)."""
 
     def beats(self, other: Score) -> bool:
-        return (self.accuracy, self.macro_f1) > (other.accuracy, other.macro_f1)
+        """Plans first, then the class: (exact plan, accuracy, macro-F1), compared in order."""
+        mine = (self.plan_exact, self.accuracy, self.macro_f1)
+        return mine > (other.plan_exact, other.accuracy, other.macro_f1)
 
     def __str__(self) -> str:
-        return f"accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}"
+        plan = f"exact plan {self.plan_exact:.4f}, " if self.plan_exact >= 0 else ""
+        return f"{plan}accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}"
 
 
 def register(model_uri: str, tags: dict, name: str = MODEL_NAME) -> str:
@@ -107,9 +113,11 @@ def score_model(uri: str, examples: list) -> Score:
     loaded, _, _ = load(uri)
     inputs = tracking.family(loaded).example_inputs(examples)
     m = evaluate.metrics(
-        np.array([e.y for e in examples]), tracking.predict_probabilities(loaded, inputs)
+        np.array([e.y for e in examples]),
+        tracking.predict_output(loaded, inputs),
+        true_plans=[e.plan for e in examples],
     )
-    return Score(m["accuracy"], m["macro_f1"])
+    return Score(m["accuracy"], m["macro_f1"], m["plan_exact"])
 
 
 def register_and_decide(
@@ -127,7 +135,8 @@ def register_and_decide(
         model_uri,
         tags
         | fingerprints
-        | {"run_id": run_id, "test_accuracy": score.accuracy, "test_macro_f1": score.macro_f1},
+        | {"run_id": run_id, "test_accuracy": score.accuracy, "test_macro_f1": score.macro_f1}
+        | {"test_plan_exact": score.plan_exact},
         name,
     )
     moved, decision = decide_champion(
@@ -276,8 +285,12 @@ def _decide(
         if family is not None and (why := family.cannot_run(tags)):
             decision = f"v{version} ({score}) replaces champion v{current}, which cannot run: {why}"
             return True, decision
-        if tags.get("test_fingerprint") == test_fingerprint:
-            theirs = Score(float(tags["test_accuracy"]), float(tags["test_macro_f1"]))
+        if tags.get("test_fingerprint") == test_fingerprint and "test_plan_exact" in tags:
+            theirs = Score(
+                float(tags["test_accuracy"]),
+                float(tags["test_macro_f1"]),
+                float(tags["test_plan_exact"]),
+            )
             how = "same test split"
         else:
             theirs = evaluate(f"models:/{name}/{current}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from shared import classes
+from shared import classes, plans
 
 from . import data, evaluate, preprocess, registry, tracking
 from .config import RunConfig
@@ -146,14 +146,16 @@ def finish(
     in the active run; `probabilities` are the model's on the test split."""
     test = ready.sets["test"]
     y = np.array([e.y for e in test])
-    test_metrics = evaluate.metrics(y, probabilities, prefix="test_")
+    test_metrics = evaluate.metrics(y, probabilities, "test_", [e.plan for e in test])
     tracking.log_metrics(test_metrics)
+    probabilities = plans.split(probabilities)[0]
     _log_pictures(fitted.scratch, fitted.history, test, y, probabilities)
     fitted.net.save(fitted.scratch / "model.keras")
     model_uri = tracking.log_model(
         fitted.scratch / "model.keras", family.logged_example(test[0]), family, **model_config
     )
-    score = registry.Score(test_metrics["test_accuracy"], test_metrics["test_macro_f1"])
+    m = test_metrics
+    score = registry.Score(m["test_accuracy"], m["test_macro_f1"], m["test_plan_exact"])
     version, moved, decision = None, False, "not registered (--no-register)"
     if config.register:
         tags = dict(family.tags) | {"family": family.name, "weights": fitted.weights}

@@ -20,7 +20,7 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
-from shared import atomic, classes
+from shared import atomic, classes, plans
 
 from . import families
 from .errors import TrainerError
@@ -223,8 +223,10 @@ def attach(run_id: str, paths: list[Path], folder: str) -> None:
 # -- the model -----------------------------------------------------------------------------
 
 
-def _signature(column: str) -> ModelSignature:
+def _signature(column: str, plan: bool) -> ModelSignature:
     outputs = [ColSpec("string", "label")] + [ColSpec("double", c) for c in classes.CLASSES]
+    if plan:
+        outputs += [ColSpec("string", "plan")] + [ColSpec("double", c) for c in PLAN_COLUMNS]
     return ModelSignature(inputs=Schema([ColSpec(AnyType(), column)]), outputs=Schema(outputs))
 
 
@@ -240,7 +242,7 @@ def log_model(keras_file: Path, example: bytes, family: Family, **config) -> str
         artifacts={"keras_model": str(keras_file)},
         code_paths=[str(PACKAGE), str(PACKAGE.parent / "shared")],
         model_config={"classes": list(classes.CLASSES), "family": family.name, **config},
-        signature=_signature(family.column),
+        signature=_signature(family.column, bool(config.get("plan"))),
         input_example=pd.DataFrame({family.column: [example]}),
     )
     return info.model_uri
@@ -266,6 +268,22 @@ def predict_probabilities(model, inputs: list) -> np.ndarray:
         return np.zeros((0, len(classes.CLASSES)))
     out = model.predict(pd.DataFrame({family(model).column: inputs}))
     return out[list(classes.CLASSES)].to_numpy(dtype=np.float64)
+
+
+def predict_output(model, inputs: list) -> np.ndarray:
+    """Class probabilities, then the plan head's six scores where the model has one (see
+    shared.plans.split), for inputs of the model's family."""
+    if not inputs:
+        return np.zeros((0, len(classes.CLASSES)))
+    out = model.predict(pd.DataFrame({family(model).column: inputs}))
+    columns = list(classes.CLASSES)
+    if PLAN_COLUMNS[0] in out.columns:
+        columns += PLAN_COLUMNS
+    return out[columns].to_numpy(dtype=np.float64)
+
+
+PLAN_COLUMNS = [f"plan{d}" for d in plans.DIRECTIONS]
+"""The logged model's plan-head columns (plan+X ... plan-Z), where it has one."""
 
 
 # -- local stores ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import threading
 import bpy
 
 from .. import predict
-from .._shared import classes
+from .._shared import classes, plans
 from ..preferences import model_settings
 from ..utils import client
 from . import redraw
@@ -16,7 +16,7 @@ class MILLING_OT_predict(bpy.types.Operator):
 
     bl_idname = "milling.predict"
     bl_label = "Predict Milling Direction"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     def _start(self, context):
         """Check the selection: (object, triangles) or None after a report."""
@@ -92,10 +92,12 @@ class MILLING_OT_predict(bpy.types.Operator):
     def _show(self, context, obj, triangles, answer):
         if obj.name not in context.scene.objects:  # deleted while we waited
             return self._failed(context, "the part was removed before the answer came")
+        answer = predict.with_shares(triangles, answer)
         predict.show_arrow(context.scene, obj, triangles, answer)
         props = context.scene.milling
         props.prediction_part = obj.name
         props.prediction_label = answer.label
+        props.prediction_plan = "\n".join(plans.describe(answer.plan).split("  "))
         props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"{obj.name}: mill from {answer.label} ({source})"

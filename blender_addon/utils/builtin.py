@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._shared import classes, facenormals, prediction
+from .._shared import classes, facenormals, plans, prediction
 
 FOLDER = Path(__file__).resolve().parents[1] / "models"
 WEIGHTS, METADATA = facenormals.WEIGHTS, facenormals.METADATA
@@ -46,10 +46,12 @@ class BuiltinModel:
         return f"{self.uri} v{self.version}" + (f": {', '.join(scores)}" if scores else "")
 
     def predict(self, triangles: np.ndarray) -> prediction.Prediction:
-        """The answer for one part's (N, 3, 3) triangles, in the part's own frame."""
+        """The answer for one part's (N, 3, 3) triangles, in the part's own frame (with its
+        setup plan where the model has a plan head)."""
         x = facenormals.features(np.asarray(triangles, dtype=np.float64))[None]
-        scores = facenormals.forward(self.layers, x)[0]
-        return prediction.Prediction.from_scores(scores, self.uri, self.version)
+        probabilities, plan = plans.split(facenormals.forward(self.layers, x)[0])
+        answer = prediction.Prediction.from_scores(probabilities, self.uri, self.version)
+        return answer if plan is None else answer.with_plan(plan)
 
 
 @cache

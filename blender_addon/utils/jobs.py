@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._shared import classes, metaimage, rotations
+from .._shared import classes, metaimage, plans, rotations
 from .step import PART_SUFFIXES as PARTS
 
 
@@ -36,6 +36,8 @@ class Variant:
     image: str
     rotation: str
     label: str
+    plan: tuple[str, ...] = ()
+    """Every side the part is milled from, turned with it (empty where none was given)."""
 
     @property
     def augmentation(self) -> str:
@@ -98,6 +100,29 @@ def read_labels(path: Path) -> dict[Path, str]:
         raise UsageError(f"{path}: cannot read labels ({e})") from None
 
 
+def read_plans(path: Path, labels: dict[Path, str]) -> dict[Path, tuple[str, ...]]:
+    """The optional `plan` column of a labels CSV (`trainer parts` writes it): every side a
+    part is milled from, its label first. Empty if the CSV has no such column."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if "plan" not in (reader.fieldnames or []):
+                return {}
+            found: dict[Path, tuple[str, ...]] = {}
+            for line, row in enumerate(reader, start=2):
+                file = (path.parent / row["file"]).resolve()
+                try:
+                    steps = plans.parse(row["plan"] or labels.get(file, ""))
+                except ValueError as e:
+                    raise UsageError(f"{path}: line {line}: {e}") from None
+                if steps[:1] != (labels.get(file),):
+                    raise UsageError(f"{path}: line {line}: the plan does not start with the label")
+                found[file] = steps
+            return found
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise UsageError(f"{path}: cannot read labels ({e})") from None
+
+
 def input_root(paths: list[str], labels: Path | None) -> Path:
     """The folder that manifest `source` paths are relative to: the labels CSV's folder (its
     `file` column is relative to it too), else the deepest folder holding every input."""
@@ -120,14 +145,19 @@ def relative_to(path: Path, root: Path) -> str:
 
 
 def plan(
-    files: list[Path], labels: dict[Path, str] | None, turns: int = 0, root: Path | None = None
+    files: list[Path],
+    labels: dict[Path, str] | None,
+    turns: int = 0,
+    root: Path | None = None,
+    setup_plans: dict[Path, tuple[str, ...]] | None = None,
 ) -> tuple[list[Part], list[Problem]]:
     """Name every part and its meta-images; return (parts, problems).
 
     part_id is the file's stem, made unique with a short hash of its path relative to `root`
     (default: the current folder) where two inputs share a stem. With `turns`, a labelled part
     gets the 20 cube rotations that keep its label one of the five classes instead of itself as
-    it is; `choose_variants` keeps `turns` of them once the part's bytes are read.
+    it is; `choose_variants` keeps `turns` of them once the part's bytes are read. A part's
+    setup plan (from `setup_plans`) is turned with each variant.
     """
     stems: dict[str, int] = {}
     for f in files:
@@ -153,8 +183,15 @@ def plan(
         poses = [(rotations.IDENTITY, label)]
         if turns and label:
             poses = [(name, new) for name, _, new in rotations.label_preserving(label)]
+        steps = (setup_plans or {}).get(f.resolve(), ())
         variants = tuple(
-            Variant(image_name(part_id, name), name, new_label) for name, new_label in poses
+            Variant(
+                image_name(part_id, name),
+                name,
+                new_label,
+                plans.rotate(steps, rotations.parse_rotation(name)),
+            )
+            for name, new_label in poses
         )
         parts.append(Part(str(f), part_id, label, variants, relative))
     return parts, errors

@@ -13,6 +13,7 @@ import pytest
 
 from samples.meshes import box, wedge
 from shared.classes import CLASSES, direction
+from shared.prediction import JSON_KEYS
 from shared.stl import write_stl
 from tests.blender.conftest import ROOT
 from tests.unit.test_client import GOOD, serve
@@ -233,7 +234,7 @@ def test_command_line_uses_the_same_path(prefs, trained, scoring_server, tmp_pat
     )
     assert result.returncode == 1
     (line,) = [json.loads(s) for s in result.stdout.splitlines()]
-    assert set(line) == {"input", "label", "probabilities", "model_uri", "model_version"}
+    assert set(line) == set(JSON_KEYS)
     expected = _trainer_predict(tmp_path / "wedge.stl", trained["store"])
     assert line["label"] == expected["label"] and line["model_uri"] == scoring_server
     for c in CLASSES:

@@ -132,6 +132,10 @@ def test_bad_requests(tmp_path):
         "part_0000.stl",
         "part_0001.stl",
     ]
+    for sides in ("0", "2-5", "3-1", "two"):
+        result = _cli("--count", "2", "--sides", sides, "--out", str(tmp_path / "x"))
+        assert result.returncode == 2 and f"--sides {sides}" in result.stderr, result.stderr
+    assert not (tmp_path / "x").exists()
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = _cli("--count", "2", "--out", str(blocker / "sub"))

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from samples.meshes import wedge
 from shared.classes import CLASSES
+from shared.prediction import JSON_KEYS
 from shared.stl import write_stl
 from trainer import evaluate, preprocess, registry, tracking
 
@@ -174,7 +175,7 @@ def test_predict_command_for_pngs_and_parts(runs):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["input"] for line in lines] == [str(png_path), str(part)]
     for line in lines:
-        assert set(line) == {"input", "label", "probabilities", "model_uri", "model_version"}
+        assert set(line) == set(JSON_KEYS)
         assert line["model_version"] == "2" and line["label"] in line["probabilities"]
         assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert f"error: {runs['tmp'] / 'nope.stl'}: file not found" in result.stderr

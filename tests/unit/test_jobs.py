@@ -72,6 +72,28 @@ def test_labels_csv(parts):
     assert quarter.image == f"{planned[0].part_id}__r+Y-X+Z.png"
 
 
+def test_a_plan_column_turns_with_every_variant(parts):
+    csv = parts / "a" / "labels.csv"
+    csv.write_text("file,label,plan\np1.stl,+Y,+Y -Z +X\np2.STL,-X,\n")
+    labels = jobs.read_labels(csv)
+    setup_plans = jobs.read_plans(csv, labels)
+    files, _ = jobs.find_inputs([str(parts / "a")])
+    planned, errors = jobs.plan(files, labels, turns=20, setup_plans=setup_plans)
+    assert not errors and planned[1].variants[0].plan == ("-X",)  # empty: the label alone
+    for v in planned[0].variants:
+        turn = rotations.parse_rotation(v.rotation)
+        expected = tuple(rotations.rotate_label(d, turn) for d in ("+Y", "-Z", "+X"))
+        assert v.plan == expected and v.plan[0] == v.label
+    csv.write_text("file,label,plan\np1.stl,+Y,+X +Y\n")
+    with pytest.raises(jobs.UsageError, match="line 2: the plan does not start with the label"):
+        jobs.read_plans(csv, jobs.read_labels(csv))
+    csv.write_text("file,label,plan\np1.stl,+Y,+Y +Y\n")
+    with pytest.raises(jobs.UsageError, match="line 2: plan '\\+Y \\+Y': a direction is rep"):
+        jobs.read_plans(csv, jobs.read_labels(csv))
+    csv.write_text("file,label\np1.stl,+Y\n")
+    assert jobs.read_plans(csv, jobs.read_labels(csv)) == {}
+
+
 def test_missing_label_is_a_per_file_error(parts):
     csv = parts / "labels.csv"
     csv.write_text("file,label\na/p1.stl,+Z\n")

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from shared import atomic, manifest
@@ -8,7 +10,7 @@ def _row(image, label="+X", part="p"):
 
 
 def test_round_trip_sorted(tmp_path):
-    rows = [_row("b.png"), _row("a.png", "")]
+    rows = [_row("b.png"), _row("a.png", ""), dataclasses.replace(_row("c.png"), plan="+X -Z")]
     manifest.write(tmp_path / "manifest.csv", rows)
     assert manifest.read(tmp_path / "manifest.csv") == sorted(rows, key=lambda r: r.image)
     header = (tmp_path / "manifest.csv").read_text().splitlines()[0]
@@ -24,6 +26,12 @@ def test_bad_manifests(tmp_path):
         manifest.read(path)
     path.write_text("image,label,part_id,source,augmentation\na.png,-Z,p,s,none\n")
     with pytest.raises(manifest.ManifestError, match="line 2: unknown label '-Z'"):
+        manifest.read(path)
+    path.write_text("image,label,part_id,source,augmentation,plan\na.png,+X,p,s,none,+Y +X\n")
+    with pytest.raises(manifest.ManifestError, match="line 2: the plan does not start with"):
+        manifest.read(path)
+    path.write_text("image,label,part_id,source,augmentation,plan\na.png,+X,p,s,none,+X up\n")
+    with pytest.raises(manifest.ManifestError, match="line 2: plan '\\+X up': unknown"):
         manifest.read(path)
     with pytest.raises(manifest.ManifestError, match="file not found"):
         manifest.read(tmp_path / "nope.csv")

@@ -41,6 +41,10 @@ def test_turned_cases_cover_every_class(tmp_path):
     assert all(first) and len(set.union(*first)) >= 5
     digest = {hashlib.sha256(p.read_bytes()).hexdigest() for p, _ in one[:5]}
     assert len(digest) == 5
+    _, multi = real.cases(real.read_labels(), tmp_path)
+    flipped = [(p, row) for p, row in multi if p.parent.name == "multi"]
+    assert flipped and all(row["primary"] == "+Z" for _, row in flipped)  # -Z turned up
+    assert all(row["primary"] != "-Z" and row["primary"] in row["needed"] for _, row in multi)
 
 
 def test_builtin_model_holds_its_real_part_score(tmp_path):

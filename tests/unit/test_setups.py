@@ -57,6 +57,12 @@ def test_features_on_two_opposite_sides_need_two_setups(analyse):
     hole = 2 * np.pi * 4 * 10 + np.pi * 16
     pocket = 50 * 30 + 2 * (50 + 30) * 10
     assert second == pytest.approx(hole / (hole + pocket), rel=0.02)
+    # a learned plan in another order gets the shares of that order
+    assert a.shares(("+Z", "-Z")) == pytest.approx({"+Z": first, "-Z": second})
+    flipped = a.shares(("-Z", "+Z"))
+    assert flipped["-Z"] == pytest.approx(a.reach["-Z"]) and sum(flipped.values()) == (
+        pytest.approx(1, abs=setups.TOLERANCE)
+    )
 
 
 def test_a_t_slot_is_an_undercut(analyse):

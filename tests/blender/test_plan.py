@@ -1,0 +1,129 @@
+"""The setup plan in Blender (real bpy): the built-in model's plan as numbered arrows, the panel's
+list with each setup's share of the machined area, and the BVH caster behind those shares."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+from shared import axisrays, classes, plans, setups
+from shared.prediction import Prediction
+from shared.stl import write_stl
+from trainer import multiside
+
+
+@pytest.fixture(scope="module")
+def addon():
+    import bpy
+
+    addon_utils = importlib.import_module("addon_utils")
+    addon_utils.enable("blender_addon", default_set=True)
+    prefs = bpy.context.preferences.addons["blender_addon"].preferences
+    prefs.backend = "BUILTIN"
+    yield prefs
+    addon_utils.disable("blender_addon")
+
+
+def _block(sides: int, label: str = "+Z") -> np.ndarray:
+    return multiside.build(np.random.default_rng([42, sides]), label, sides)[0]
+
+
+def test_the_bvh_caster_gives_the_analysis_of_the_numpy_caster():
+    from blender_addon.predict import BVHCaster
+
+    t = _block(3)
+    a = setups.analyse(t, caster=BVHCaster(t), count=3000)
+    b = setups.analyse(t, caster=axisrays.Caster(t), count=3000)
+    assert a.alternatives == b.alternatives and len(a.directions) == 3
+    for d in setups.DIRECTIONS:
+        assert a.reach[d] == pytest.approx(b.reach[d], abs=2e-3), d
+
+
+def _arrows_and_numbers():
+    import bpy
+
+    marked = [o for o in bpy.data.objects if o.get("milling_arrow")]
+    arrows = sorted((o for o in marked if o.type == "MESH"), key=lambda o: o["milling_setup"])
+    return arrows, [o for o in marked if o.type == "FONT"]
+
+
+def test_a_plan_shows_one_numbered_arrow_per_setup_with_its_share(addon):
+    import bpy
+
+    from blender_addon import predict
+
+    triangles = _block(3)
+    mesh = bpy.data.meshes.new("three_sides")
+    mesh.from_pydata(
+        [tuple(p) for p in triangles.reshape(-1, 3)],
+        [],
+        [(3 * i, 3 * i + 1, 3 * i + 2) for i in range(len(triangles))],
+    )
+    part = bpy.data.objects.new("three_sides", mesh)
+    bpy.context.scene.collection.objects.link(part)
+    objects, curves = set(bpy.data.objects), set(bpy.data.curves)
+    truth = setups.analyse(triangles, caster=axisrays.Caster(triangles)).directions
+    # a plan head's answer that names the true sides, the primary first
+    scores = [0.9 if d in truth else 0.1 for d in plans.DIRECTIONS]
+    label = truth[0]
+    answer = Prediction.from_scores(
+        [0.8 if c == label else 0.05 for c in classes.CLASSES], "test"
+    ).with_plan(scores)
+    answer = predict.with_shares(triangles, answer)
+    assert answer.plan[0].direction == label and len(answer.plan) == 3
+    shares = [s.share for s in answer.plan]
+    assert all(s > 0 for s in shares) and sum(shares) == pytest.approx(1, abs=0.01)
+    predict.show_arrow(bpy.context.scene, part, triangles, answer)
+    arrows, numbers = _arrows_and_numbers()
+    assert [a["milling_label"] for a in arrows] == [s.direction for s in answer.plan]
+    assert sorted(n.data.body for n in numbers) == ["1", "2", "3"]
+    for arrow in arrows:  # from its side towards the part
+        side = np.asarray(classes.direction(arrow["milling_label"]), float)
+        assert np.asarray(arrow.matrix_world.to_3x3().col[2]) @ -side > 0.999
+    listed = plans.describe(answer.plan).split("  ")
+    assert listed[0].startswith(f"1. {label} (") and "of the machined area" in listed[0]
+    predict.remove_arrows()  # the arrows, the numbers, their data and materials
+    assert set(bpy.data.objects) == objects and set(bpy.data.curves) == curves
+    bpy.data.objects.remove(part)
+
+
+def test_predict_with_the_built_in_model_lists_its_plan(addon, tmp_path):
+    import bpy
+
+    from blender_addon.utils import builtin
+
+    path = tmp_path / "block.stl"
+    triangles = _block(2)
+    write_stl(path, triangles)
+    assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
+    part = bpy.context.view_layer.objects.active
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    expected = builtin.load().predict(triangles)
+    steps = [s.direction for s in expected.plan] or [expected.label]
+    arrows, numbers = _arrows_and_numbers()
+    assert [a["milling_label"] for a in arrows] == steps
+    assert len(numbers) == (len(steps) if len(steps) > 1 else 0)
+    props = bpy.context.scene.milling
+    listed = props.prediction_plan.splitlines()
+    if expected.plan:  # a built-in model with a plan head
+        assert [line.split()[1] for line in listed] == steps
+        assert listed[0].startswith(f"1. {steps[0]} (") and "of the machined area" in listed[0]
+    else:  # the 5-class answer alone
+        assert listed == []
+    assert props.prediction_label == steps[0] == expected.label
+    bpy.data.objects.remove(part)
+    from blender_addon.predict import remove_arrows
+
+    remove_arrows()
+
+
+def test_the_panel_shares_follow_the_plan_order():
+    t = _block(2)
+    analysis = setups.analyse(t, caster=axisrays.Caster(t))
+    first, second = analysis.directions
+    shares = analysis.shares((second, first))
+    assert shares[second] == pytest.approx(analysis.reach[second])
+    text = plans.describe(
+        [plans.Step(second, 0.9, shares[second]), plans.Step(first, 0.8, shares[first])]
+    )
+    assert text.startswith(f"1. {second} (") and f"  2. {first} (" in text
