@@ -66,19 +66,25 @@ def add_commands(command) -> dict:
         "(default: %(default)s)",
     )
     label.add_argument("--overwrite", action="store_true", help="replace DIR/labels.csv")
+    label.add_argument(
+        "--plans",
+        action="store_true",
+        help="also label parts that need several setups (with their primary setup, turned up "
+        "if it is -Z) and add a plan column, for training a plan head on them",
+    )
     return {"parts": _parts, "label": _label}
 
 
 def _label(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from trainer.label import label
 
-    result = label(args.folder, args.stock, args.overwrite)
+    result = label(args.folder, args.stock, args.overwrite, args.plans)
     for line in result.failed:
         print(f"error: {line}", file=sys.stderr)
     for name, plan in result.multi.items():
+        kept = "labelled with its plan" if name in result.planned else "kept out of labels.csv"
         print(
-            f"{name}: {len(plan)} setups ({' '.join(plan) or 'none reaches it'}): "
-            "kept out of labels.csv",
+            f"{name}: {len(plan)} setups ({' '.join(plan) or 'none reaches it'}): {kept}",
             file=sys.stderr,
         )
     labels = list(result.labelled.values())

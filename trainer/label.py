@@ -6,9 +6,11 @@ Embree casts the rays where it is installed; the two halves meet in command line
   equally good answers: a through-hole part is +Z);
 - one setup from -Z only: the part is turned half a turn about X into `turned/`, so that its
   side is +Z, and labelled +Z; the turn is recorded;
-- several setups, or none: listed in setups.csv with the plan, kept out of labels.csv.
-labels.csv (file,label,why,turn,source) is what `render --labels` reads; setups.csv has every
-part's plan. Both are complete or absent.
+- several setups, or none: listed in setups.csv with the plan, kept out of labels.csv; with
+  `plans`, a part of several setups gets a row too, labelled with its primary setup (turned
+  over first when that is -Z) and its plan in a `plan` column, for a plan head to learn from.
+labels.csv (file,label,why,turn,source[,plan]) is what `render --labels` reads; setups.csv has
+every part's plan. Both are complete or absent.
 """
 
 from __future__ import annotations
@@ -43,11 +45,15 @@ class LabelResult:
     """Parts that need several setups (or none reach them): their plan."""
     failed: list[str] = field(default_factory=list)
     """One line for each file that could not be read."""
+    planned: set[str] = field(default_factory=set)
+    """Multi-setup parts labelled with their plan (`with_plans`)."""
 
 
-def label(folder: Path, stock: str = "box", overwrite: bool = False) -> LabelResult:
+def label(
+    folder: Path, stock: str = "box", overwrite: bool = False, with_plans: bool = False
+) -> LabelResult:
     """Analyse every STL and STEP file in `folder`; write labels.csv, setups.csv and turned/
-    there."""
+    there (`with_plans`: multi-setup parts in labels.csv too, with a plan column)."""
     if not folder.is_dir():
         raise LabelError(f"{folder}: not a folder")
     files = sorted(
@@ -60,9 +66,12 @@ def label(folder: Path, stock: str = "box", overwrite: bool = False) -> LabelRes
     result, labels, plans = LabelResult(), [], []
     with tempfile.TemporaryDirectory(prefix="milling-label-") as meshes:
         for path, answer in _analyse(files, stock, Path(meshes)):
-            _one(folder, path, answer, Path(meshes), result, labels, plans)
+            _one(folder, path, answer, Path(meshes), result, labels, plans, with_plans)
     _write(folder / "setups.csv", SETUP_COLUMNS, plans)
-    _write(folder / "labels.csv", LABEL_COLUMNS, labels)
+    if with_plans:
+        _write(folder / "labels.csv", (*LABEL_COLUMNS, "plan"), labels)
+    else:
+        _write(folder / "labels.csv", LABEL_COLUMNS, [r[: len(LABEL_COLUMNS)] for r in labels])
     return result
 
 
@@ -74,6 +83,7 @@ def _one(
     result: LabelResult,
     labels: list,
     plans: list,
+    with_plans: bool = False,
 ) -> None:
     """Label one analysed part: a labels.csv row, or a multi-setup plan; a setups.csv row."""
     if "error" in answer:
@@ -81,6 +91,9 @@ def _one(
         return
     plan = setups.from_json(answer)
     row = _label_row(folder, path, plan, meshes / f"{path.stem}.stl")
+    if row is None and with_plans and len(plan.directions) > 1 and plan.undercut == 0:
+        row = _plan_row(folder, path, plan, meshes / f"{path.stem}.stl")
+        result.planned.add(path.name)
     plans.append(
         [
             path.name,
@@ -91,10 +104,12 @@ def _one(
             row[1] if row else "",
         ]
     )
+    if row and len(row) == len(LABEL_COLUMNS):
+        row.append(row[1])  # one setup: the plan is the label alone
     if row:
         labels.append(row)
         result.labelled[row[0]] = row[1]
-    else:
+    if not row or len(plan.directions) > 1:
         result.multi[path.name] = plan.directions
 
 
@@ -128,6 +143,24 @@ def _label_row(folder: Path, path: Path, plan: setups.Analysis, mesh: Path) -> l
         stl.write_stl(tmp, triangles)
     why = f"one setup, from -Z only: turned {TURN} so that it is +Z{undercut}"
     return [f"turned/{turned.name}", "+Z", why, TURN, path.name]
+
+
+def _plan_row(folder: Path, path: Path, plan: setups.Analysis, mesh: Path) -> list[str]:
+    """A multi-setup part's labels.csv row: its primary setup, turned up first if it is -Z."""
+    steps, turn, file = plan.directions, "", path.name
+    if steps[0] == classes.CLAMP:
+        turn = TURN
+        steps = tuple(rotations.rotate_label(d, rotations.parse_rotation(TURN)) for d in steps)
+        turned = folder / "turned" / f"{path.stem}.stl"
+        turned.parent.mkdir(exist_ok=True)
+        triangles = stl.read_stl(mesh).triangles @ rotations.parse_rotation(TURN).T
+        with atomic.replacing(turned) as tmp:
+            stl.write_stl(tmp, triangles)
+        file = f"turned/{turned.name}"
+    why = f"{len(steps)} setups: " + " ".join(
+        f"{d} ({100 * s.share:.1f} %)" for d, s in zip(steps, plan.setups, strict=True)
+    )
+    return [file, steps[0], why, turn, path.name, " ".join(steps)]
 
 
 def _write(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> None:

@@ -5,7 +5,7 @@ import csv
 import subprocess
 import sys
 
-from shared import setups, stl
+from shared import manifest, plans, setups, stl
 from tests.conftest import ROOT
 from tests.unit.test_setups import _box, _hole, _triangles
 
@@ -75,3 +75,48 @@ def test_a_folder_of_parts_is_labelled_turned_and_listed(tmp_path):
     assert again.returncode == 2 and "use --overwrite" in again.stderr
     bad = _cli("-m", "trainer", "label", str(tmp_path), "--overwrite", "--stock", "cone")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cone" in bad.stderr, bad.stderr
+
+
+def test_with_plans_multi_setup_parts_are_labelled_with_their_primary_and_plan(tmp_path):
+    block = _box(0, 80, 0, 50, 0, 30)
+    parts = {
+        "two_sides.stl": block - _box(10, 60, 10, 40, 20, 31) - _hole(70, 25, 4, -1, 10),
+        # the larger pocket from below: the primary is -Z, so the part is turned over
+        "under.stl": block - _box(10, 60, 10, 40, -1, 10) - _hole(70, 25, 4, 20, 31),
+        "side.stl": block - _box(-1, 20, 15, 35, 10, 20),
+    }
+    for name, solid in parts.items():
+        stl.write_stl(tmp_path / name, _triangles(solid))
+    done = _cli("-m", "trainer", "label", str(tmp_path), "--plans")
+    assert done.returncode == 0, done.stderr
+    assert "two_sides.stl: 2 setups (+Z -Z): labelled with its plan" in done.stderr
+    labels = _rows(tmp_path / "labels.csv")
+    assert set(labels) == {"two_sides.stl", "turned/under.stl", "side.stl"}
+    assert labels["two_sides.stl"]["plan"] == "+Z -Z" and labels["two_sides.stl"]["label"] == "+Z"
+    assert labels["side.stl"]["plan"] == "-X"
+    under = labels["turned/under.stl"]
+    assert under["plan"] == "+Z -Z" and under["turn"] == "+X-Y-Z" and under["source"] == "under.stl"
+    turned = stl.read_stl(tmp_path / "turned" / "under.stl").triangles
+    assert setups.analyse(turned).directions == ("+Z", "-Z")
+    # render carries the plans into the manifest, turned with each rotation
+    out = tmp_path / "images"
+    render = _cli(
+        "-m",
+        "blender_addon",
+        "render",
+        str(tmp_path / "two_sides.stl"),
+        str(tmp_path / "turned" / "under.stl"),
+        "--labels",
+        str(tmp_path / "labels.csv"),
+        "--out",
+        str(out),
+        "--size",
+        "100",
+        "--rotations",
+        "3",
+        "--quiet",
+    )
+    assert render.returncode == 0, render.stderr
+    rows = manifest.read(out / "manifest.csv")
+    assert len(rows) == 6 and all(len(plans.parse(r.plan)) == 2 for r in rows)
+    assert all(plans.parse(r.plan)[0] == r.label for r in rows)
