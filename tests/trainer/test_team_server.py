@@ -176,6 +176,7 @@ def _tags(score: registry.Score) -> dict[str, str]:
         "test_fingerprint": "same",
         "test_accuracy": str(score.accuracy),
         "test_macro_f1": str(score.macro_f1),
+        "test_plan_exact": str(score.plan_exact),
     }
 
 
