@@ -10,7 +10,7 @@ import csv
 import hashlib
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,24 @@ def load(folder: Path, progress: bool = True) -> Dataset:
             f"first: {data.first_problems[0]}"
         )
     return data
+
+
+MULTI_SETUP = "of parts that need several setups (multi_setup: skip)"
+
+
+def one_setup(data: Dataset) -> Dataset:
+    """The dataset without the images of parts that need several setups (a plan of 2+ sides),
+    counted among the skipped rows: a model that answers one side cannot be right on them."""
+    keep = [e for e in data.examples if len(e.plan) == 1]
+    if not keep:
+        raise DataError(
+            f"{data.manifest_path}: every image is of a part that needs several setups; this "
+            "model learns one-setup parts (--multi-setup primary: learn their primary setup)"
+        )
+    skipped = Counter(data.skipped)
+    if len(keep) < len(data.examples):
+        skipped[MULTI_SETUP] += len(data.examples) - len(keep)
+    return replace(data, examples=keep, skipped=skipped)
 
 
 def _check_image(path: Path, size: int) -> tuple[str | None, int]:

@@ -76,9 +76,12 @@ class TrainResult:
     test_examples: list[data.Example] = field(default_factory=list)
 
 
-def prepare(config: RunConfig) -> Prepared:
-    """Load and check the manifest, split by part, fingerprint: all before any run starts."""
+def prepare(config: RunConfig, one_setup: bool = False) -> Prepared:
+    """Load and check the manifest (`one_setup`: without the images of parts that need several
+    setups), split by part, fingerprint: all before any run starts."""
     dataset = data.load(config.data, progress=config.progress)
+    if one_setup:
+        dataset = data.one_setup(dataset)
     assignment = data.split(
         dataset.examples, config.val_fraction, config.test_fraction, config.split_seed
     )

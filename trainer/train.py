@@ -31,7 +31,8 @@ def train(config: TrainConfig) -> TrainResult:
     else:
         weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
     say(f"weights: {weights_used}")
-    return _train(config, layout, prepare(config), weights_arg, weights_used)
+    ready = prepare(config, one_setup=config.multi_setup == "skip")
+    return _train(config, layout, ready, weights_arg, weights_used)
 
 
 def resume(
@@ -51,12 +52,13 @@ def resume(
             f"{where}: no stopped run with a checkpoint to resume (checkpoints are written after "
             "each epoch and removed when a run finishes)"
         )
-    before_views = {"base": "efficientnet", "view_units": 0}  # checkpoints older than the path
+    # checkpoints older than the view-colour path, and than --multi-setup
+    before = {"base": "efficientnet", "view_units": 0, "multi_setup": "primary"}
     config = TrainConfig(
-        **before_views | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
+        **before | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
     )
     layout = parallel.distribute(config.devices, config.batch_size)
-    ready = prepare(config)
+    ready = prepare(config, one_setup=config.multi_setup == "skip")
     if ready.dataset_fingerprint != start.state.dataset_fingerprint:
         raise data.DataError(
             f"{config.data}: the data changed since run {found} started; resume needs the same "

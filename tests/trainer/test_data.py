@@ -1,11 +1,13 @@
 """The data side of training: manifest checks, the split by part, tile shuffling, fingerprints."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from samples.datasets import write_dataset
-from shared import classes, png
+from shared import classes, manifest, png
 from trainer import data, preprocess
 
 
@@ -167,3 +169,23 @@ def test_random_half_turns_turn_about_half_the_images_and_remap_their_labels():
     twice = preprocess.half_turn(preprocess.half_turn(images)).numpy()
     plain = ~np.isin(images.numpy(), (127, 128))
     np.testing.assert_array_equal(twice[plain], images.numpy()[plain])
+
+
+def test_images_of_multi_setup_parts_are_left_out_for_a_one_direction_model(dataset):
+    rows = manifest.read(dataset / manifest.FILENAME)
+    multi = {r.part_id for r in rows[:9]}  # parts 0-2, 3 images each: +X, -X, +Y
+    rows = [dataclasses.replace(r, plan=f"{r.label} -Z") if r.part_id in multi else r for r in rows]
+    manifest.write(dataset / manifest.FILENAME, rows)
+    loaded = data.load(dataset, progress=False)
+    assert len(loaded.examples) == 90  # the plan head learns from all of them
+    kept = data.one_setup(loaded)
+    assert len(kept.examples) == 81 and not {e.part_id for e in kept.examples} & multi
+    assert kept.skipped == {data.MULTI_SETUP: 9} and "9 of parts that need several" in (
+        data.skipped_summary(kept)
+    )
+    assert len(loaded.examples) == 90 and not loaded.skipped  # the loaded dataset is untouched
+    manifest.write(
+        dataset / manifest.FILENAME, [dataclasses.replace(r, plan=f"{r.label} -Z") for r in rows]
+    )
+    with pytest.raises(data.DataError, match="every image is of a part that needs several"):
+        data.one_setup(data.load(dataset, progress=False))
