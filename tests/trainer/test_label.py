@@ -52,20 +52,7 @@ def test_a_folder_of_parts_is_labelled_turned_and_listed(tmp_path):
 
     # the labels are render's: every labelled part becomes a meta-image with its label
     out = tmp_path / "images"
-    render = _cli(
-        "-m",
-        "blender_addon",
-        "render",
-        str(tmp_path / "side.stl"),
-        str(tmp_path / "through.stl"),
-        str(tmp_path / "turned" / "bottom.stl"),
-        "--labels",
-        str(tmp_path / "labels.csv"),
-        "--out",
-        str(out),
-        "--size",
-        "100",
-    )
+    render = _render(tmp_path, ["side.stl", "through.stl", "turned/bottom.stl"], out)
     assert render.returncode == 0, render.stderr
     with (out / "manifest.csv").open() as f:
         assert sorted(r["label"] for r in csv.DictReader(f)) == ["+Z", "+Z", "-X"]
@@ -75,6 +62,14 @@ def test_a_folder_of_parts_is_labelled_turned_and_listed(tmp_path):
     assert again.returncode == 2 and "use --overwrite" in again.stderr
     bad = _cli("-m", "trainer", "label", str(tmp_path), "--overwrite", "--stock", "cone")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cone" in bad.stderr, bad.stderr
+
+
+def _render(folder, parts: list[str], out, *options: str):
+    """`render` the labelled parts of `folder` at 100 px, with its labels.csv."""
+    return _cli(
+        *("-m", "blender_addon", "render", *(str(folder / p) for p in parts)),
+        *("--labels", str(folder / "labels.csv"), "--out", str(out), "--size", "100", *options),
+    )
 
 
 def test_with_plans_multi_setup_parts_are_labelled_with_their_primary_and_plan(tmp_path):
@@ -100,21 +95,8 @@ def test_with_plans_multi_setup_parts_are_labelled_with_their_primary_and_plan(t
     assert setups.analyse(turned).directions == ("+Z", "-Z")
     # render carries the plans into the manifest, turned with each rotation
     out = tmp_path / "images"
-    render = _cli(
-        "-m",
-        "blender_addon",
-        "render",
-        str(tmp_path / "two_sides.stl"),
-        str(tmp_path / "turned" / "under.stl"),
-        "--labels",
-        str(tmp_path / "labels.csv"),
-        "--out",
-        str(out),
-        "--size",
-        "100",
-        "--rotations",
-        "3",
-        "--quiet",
+    render = _render(
+        tmp_path, ["two_sides.stl", "turned/under.stl"], out, "--rotations", "3", "--quiet"
     )
     assert render.returncode == 0, render.stderr
     rows = manifest.read(out / "manifest.csv")
