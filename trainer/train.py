@@ -31,8 +31,7 @@ def train(config: TrainConfig) -> TrainResult:
     else:
         weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
     say(f"weights: {weights_used}")
-    ready = prepare(config, one_setup=config.multi_setup == "skip")
-    return _train(config, layout, ready, weights_arg, weights_used)
+    return _train(config, layout, _prepare(config), weights_arg, weights_used)
 
 
 def resume(
@@ -58,7 +57,7 @@ def resume(
         **before | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
     )
     layout = parallel.distribute(config.devices, config.batch_size)
-    ready = prepare(config, one_setup=config.multi_setup == "skip")
+    ready = _prepare(config)
     if ready.dataset_fingerprint != start.state.dataset_fingerprint:
         raise data.DataError(
             f"{config.data}: the data changed since run {found} started; resume needs the same "
@@ -71,6 +70,11 @@ def resume(
         f"from {start.path}"
     )
     return _train(config, layout, ready, None, weights_used, (found, start))
+
+
+def _prepare(config: TrainConfig) -> Prepared:
+    """The run's data: without multi-setup parts unless --multi-setup primary (no plan head)."""
+    return prepare(config, one_setup=config.multi_setup == "skip")
 
 
 def _train(
