@@ -59,7 +59,7 @@ def answer(
     triangles: np.ndarray, settings: client.ModelSettings, online: bool
 ) -> client.Prediction:
     """Ask the model the settings name (ClientError if it cannot answer): the panel's path."""
-    return client.answer(triangles, settings, online, meta_image)
+    return client.answer(triangles, settings, online, meta_image, BVHCaster)
 
 
 # -- showing the answer ---------------------------------------------------------------------
@@ -89,7 +89,7 @@ def confidence_colour(confidence: float) -> tuple[float, float, float, float]:
 def with_shares(triangles: np.ndarray, answer: client.Prediction) -> client.Prediction:
     """The answer with each setup's share of the machined area, from the geometric analysis
     (Blender's own BVH tree casts the rays; the part's bounding box is the stock)."""
-    if not answer.plan:
+    if not answer.plan or answer.plan[0].share is not None:  # none, or shares known
         return answer
     analysis = setups.analyse(triangles, caster=BVHCaster(triangles), count=SHARE_SAMPLES)
     return answer.with_shares(analysis.shares(tuple(s.direction for s in answer.plan)))

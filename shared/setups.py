@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import axisrays, classes, stl
+from . import axisrays, classes, rotations, stl
 
 DIRECTIONS = ("+Z", "-Z", "+X", "-X", "+Y", "-Y")
 """Every axis direction a tool can come from, in the tie order."""
@@ -273,7 +273,11 @@ def analyse(
     reach = reachable(triangles, points, owners_all, caster)
     bits = reach @ (1 << np.arange(len(DIRECTIONS)))
     by_mask = np.bincount(bits, weights=weights, minlength=64)  # area share of each reach mask
-    undercut = float(by_mask[0])
+    return from_masks(by_mask, total, float(area.sum()))
+
+
+def from_masks(by_mask: np.ndarray, machined_area: float, area: float) -> Analysis:
+    """The Analysis of the area shares of each reach mask (see `Analysis.by_mask`)."""
     chosen, alternatives = _smallest_sets(by_mask)
     plan, left = [], set(range(1, 64))
     for _ in chosen:
@@ -284,8 +288,22 @@ def analyse(
         )
         plan.append(Setup(best, float(gains[best])))
         left = {m for m in left if not m >> DIRECTIONS.index(best) & 1}
-    alone = {d: float(reach[:, k] @ weights) for k, d in enumerate(DIRECTIONS)}
-    return Analysis(plan, alternatives, undercut, alone, total, float(area.sum()), by_mask)
+    masks = np.arange(64)
+    alone = {d: float(by_mask[masks >> k & 1 == 1].sum()) for k, d in enumerate(DIRECTIONS)}
+    undercut = float(by_mask[0])
+    return Analysis(plan, alternatives, undercut, alone, machined_area, area, by_mask)
+
+
+def turn(analysis: Analysis, rotation: np.ndarray) -> Analysis:
+    """The analysis of the part turned by a cube rotation (its reach masks' bits permuted),
+    without casting a ray again."""
+    if analysis.by_mask is None:  # nothing to machine (or read from JSON): nothing to turn
+        return analysis
+    to = [DIRECTIONS.index(rotations.rotate_label(d, rotation)) for d in DIRECTIONS]
+    moved = np.zeros(64)
+    for m in range(64):
+        moved[sum(1 << to[k] for k in range(len(DIRECTIONS)) if m >> k & 1)] += analysis.by_mask[m]
+    return from_masks(moved, analysis.machined_area, analysis.area)
 
 
 def _smallest_sets(by_mask: np.ndarray) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:

@@ -24,16 +24,17 @@ WEIGHTS = "none (random initialisation)"
 
 def features_of(examples: list[data.Example], show: bool) -> np.ndarray:
     """(N, FEATURES): each example's source part, turned as its augmentation says."""
-    parts: dict[str, np.ndarray] = {}
+    parts: dict[str, tuple] = {}  # source: (triangles, analysis), each part analysed once
     out = np.empty((len(examples), facenormals.FEATURES), dtype=np.float32)
     bar = progress.Progress(len(examples), unit="parts described", enabled=show)
     for i, e in enumerate(examples):
         if e.source not in parts:
             try:
-                parts[e.source] = facenormals.source_triangles(e.source, "none")
+                triangles = facenormals.source_triangles(e.source, "none")
             except stl.StlError as err:
                 raise data.DataError(str(err)) from None
-        out[i] = facenormals.features(facenormals.turn(parts[e.source], e.augmentation))
+            parts[e.source] = triangles, facenormals.analysis(triangles)
+        out[i] = facenormals.turned_features(*parts[e.source], e.augmentation)
         bar.update(i + 1)
     bar.close()
     return out
@@ -61,7 +62,8 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
         features = (
             f"{len(facenormals.DIRECTIONS)} normal directions x (area + {facenormals.BINS} "
             f"depth bins) + {len(facenormals.AXES)} axes x {facenormals.BINS} inner-wall "
-            f"depth bins = {facenormals.FEATURES}"
+            f"depth bins + {facenormals.PLAN_FEATURES} from the setup analysis "
+            f"({facenormals.ANALYSIS_SAMPLES} points) = {facenormals.FEATURES}"
         )
         log_setup(config, ready, scratch, family=FACE_NORMALS.name, features=features)
         net = facenormals.build(config.hidden, config.dropout, plan=True)

@@ -61,7 +61,7 @@ def export_builtin(
         "model_version": f"{version or 0}-{hashlib.sha256(data).hexdigest()[:8]}",
         "source": {"model_uri": uri, "registry_version": version, "run_id": run_id},
         "classes": list(classes.CLASSES),
-        "features": facenormals.FEATURES,
+        "features": int(layers[0][0].shape[0]),
         "layers": [list(k.shape) for k, _ in layers],
         "training": {k: params[k] for k in RUN_PARAMS if k in params},
         "metrics": {k: run_metrics[k] for k in RUN_METRICS if k in run_metrics}

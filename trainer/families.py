@@ -92,13 +92,14 @@ class FaceNormalFamily(Family):
 
         if why := self.cannot_run(config):
             raise ModelMismatchError(why)
-        return np.stack([facenormals.mesh_features(v) for v in values])
+        width = int(config.get("features", LEGACY_FEATURES))
+        return np.stack([facenormals.mesh_features(v, width) for v in values])
 
     def cannot_run(self, config):
-        from shared.facenormals import FEATURES
+        from shared.facenormals import FEATURES, SHAPE_FEATURES
 
         got = int(config.get("features", LEGACY_FEATURES))
-        if got == FEATURES:
+        if got in (SHAPE_FEATURES, FEATURES):
             return ""
         return (
             f"the model was trained on {got} mesh features and this code computes {FEATURES}: "

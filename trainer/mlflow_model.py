@@ -27,7 +27,7 @@ class MillingDirectionsModel(mlflow.pyfunc.PythonModel):
         console.import_tensorflow()
         import keras
 
-        from trainer import views  # noqa: F401  registers the view-colour path's layer
+        from trainer import planhead, views  # noqa: F401  register their layers
 
         self.model = keras.saving.load_model(context.artifacts["keras_model"], compile=False)
         self.model.jit_compile = False  # as in training: the same kernels, the same numbers

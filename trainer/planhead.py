@@ -57,3 +57,34 @@ def accuracy(y_true, y_pred):
     """The class accuracy of an 11-column output (logged as the training `accuracy`)."""
     predicted = ops.argmax(y_pred[:, :CLASSES], axis=-1)
     return ops.cast(ops.equal(predicted, ops.cast(y_true[:, 0], "int64")), "float32")
+
+
+SHAPE_DROPOUT = 0.5
+"""Share of the face-normal model's training rows whose mesh block is zeroed (ShapeDropout)."""
+
+
+@keras.saving.register_keras_serializable(package="milling")
+class ShapeDropout(layers.Layer):
+    """Training only: zero the first `width` columns (the face-normal model's mesh block) of a
+    share `rate` of the rows. The plan must then be read from the setup analysis' block alone,
+    so the model leans on it on parts unlike the generated ones. Inference: the identity (the
+    numpy export has Dense layers only)."""
+
+    def __init__(self, rate: float, kept: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.kept = rate, list(kept)
+        self.seed = keras.random.SeedGenerator(0)
+
+    def call(self, x, training=None):
+        if not training or not self.rate:
+            return x
+        shape = (ops.shape(x)[0], 1)
+        drop = ops.cast(keras.random.uniform(shape, seed=self.seed) < self.rate, x.dtype)
+        return x * (1 - drop * (1 - self.mask))
+
+    def build(self, input_shape):
+        mask = np.isin(np.arange(input_shape[-1]), self.kept).astype("float32")[None, :]
+        self.mask = ops.convert_to_tensor(mask)
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"rate": self.rate, "kept": self.kept}

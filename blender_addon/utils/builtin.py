@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._shared import classes, facenormals, plans, prediction
+from .._shared import classes, facenormals, plans, prediction, setups
 
 FOLDER = Path(__file__).resolve().parents[1] / "models"
 WEIGHTS, METADATA = facenormals.WEIGHTS, facenormals.METADATA
@@ -45,13 +45,31 @@ class BuiltinModel:
         ]
         return f"{self.uri} v{self.version}" + (f": {', '.join(scores)}" if scores else "")
 
-    def predict(self, triangles: np.ndarray) -> prediction.Prediction:
+    @property
+    def features(self) -> int:
+        """How many features the model reads (older ones: no setup-analysis block)."""
+        return int(self.layers[0][0].shape[0])
+
+    def predict(
+        self, triangles: np.ndarray, caster: setups.Caster | None = None
+    ) -> prediction.Prediction:
         """The answer for one part's (N, 3, 3) triangles, in the part's own frame (with its
-        setup plan where the model has a plan head)."""
-        x = facenormals.features(np.asarray(triangles, dtype=np.float64))[None]
+        setup plan where the model has a plan head, each setup's share of the machined area
+        from the analysis its features ran; `caster` casts that analysis' rays)."""
+        triangles = np.asarray(triangles, dtype=np.float64)
+        analysis = None
+        if self.features == facenormals.FEATURES:
+            count = facenormals.ANALYSIS_SAMPLES
+            analysis = setups.analyse(triangles, caster=caster, count=count)
+        x = facenormals.features(triangles, analysis, width=self.features)[None]
         probabilities, plan = plans.split(facenormals.forward(self.layers, x)[0])
         answer = prediction.Prediction.from_scores(probabilities, self.uri, self.version)
-        return answer if plan is None else answer.with_plan(plan)
+        if plan is None:
+            return answer
+        answer = answer.with_plan(plan)
+        if analysis is None:
+            return answer
+        return answer.with_shares(analysis.shares(tuple(s.direction for s in answer.plan)))
 
 
 @cache

@@ -190,25 +190,37 @@ def find_store(python: str) -> tuple[str, str]:
     return "", root
 
 
-def answer(triangles, settings: ModelSettings, online: bool, render: Callable | None) -> Prediction:
-    """Ask the model the settings name: the built-in one reads the (N, 3, 3) triangles, a
-    champion gets `render(triangles)`, the PNG meta-image. ClientError if it cannot answer."""
+def answer(
+    triangles,
+    settings: ModelSettings,
+    online: bool,
+    render: Callable | None,
+    caster: Callable | None = None,
+) -> Prediction:
+    """Ask the model the settings name: the built-in one reads the (N, 3, 3) triangles (and
+    their setup analysis, its rays cast by `caster(triangles)` where given), a champion gets
+    `render(triangles)`, the PNG meta-image. ClientError if it cannot answer."""
     if settings.mode == "builtin":
         try:
-            return builtin.load().predict(triangles)
+            return builtin.load().predict(triangles, caster(triangles) if caster else None)
         except builtin.BuiltinError as e:
             raise ClientError(str(e)) from None
     return ask(render(triangles), settings, online)
 
 
 def predict_files(
-    paths: list[str], settings: ModelSettings, online: bool, render: Callable | None
+    paths: list[str],
+    settings: ModelSettings,
+    online: bool,
+    render: Callable | None,
+    caster: Callable | None = None,
 ) -> tuple[list[tuple[str, Prediction]], list[str]]:
     """([(STL path, answer)], error lines): `python -m blender_addon predict`."""
     answers, errors = [], []
     for path in paths:
         try:
-            answers.append((path, answer(_read(path).triangles, settings, online, render)))
+            triangles = _read(path).triangles
+            answers.append((path, answer(triangles, settings, online, render, caster)))
         except stl.StlError as e:
             errors.append(str(e))
         except ClientError as e:

@@ -45,7 +45,8 @@ def _depths(f: np.ndarray) -> np.ndarray:
 
 def _walls(f: np.ndarray) -> np.ndarray:
     """(6 axes, depth bins): where the inner walls stand along each axis."""
-    return f[len(facenormals.DIRECTIONS) * (1 + DEPTH_BINS) :].reshape(-1, DEPTH_BINS)
+    n = len(facenormals.DIRECTIONS)
+    return f[n * (1 + DEPTH_BINS) : facenormals.SHAPE_FEATURES].reshape(-1, DEPTH_BINS)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,25 @@ def test_features_follow_a_rotation_of_the_part(part_files):
     assert _walls(f).sum() > 0  # the part has inner walls (a pocket or a hole)
     np.testing.assert_allclose(_walls(g)[moved_axes], _walls(f), atol=1e-5)
     np.testing.assert_allclose(facenormals.features(t * 3.5 + 40.0), f, atol=1e-5)
+
+
+def test_the_analysis_block_turns_with_the_part_without_casting_again(part_files):
+    """The training features of a turned part (its analysis turned) are the features of the
+    turned mesh analysed afresh; the block says which sides the analysis needs."""
+    for path, label in part_files[:6]:
+        t = read_stl(path).triangles
+        analysis = facenormals.analysis(t)
+        name, _, turned = rotations.label_preserving(label)[7]
+        fresh = facenormals.features(facenormals.turn(t, f"rot:{name}"))
+        np.testing.assert_allclose(
+            facenormals.turned_features(t, analysis, f"rot:{name}"), fresh, atol=1e-4
+        )
+        block = fresh[facenormals.SHAPE_FEATURES :]
+        in_plan = [d for i, d in enumerate(plans.DIRECTIONS) if block[5 * i + 3] == 1.0]
+        assert in_plan == [turned], (path.name, in_plan, turned)
+        assert facenormals.features(t, width=facenormals.SHAPE_FEATURES).shape == (
+            facenormals.SHAPE_FEATURES,
+        )
 
 
 def test_features_tell_the_label_side_from_the_opposite_side(part_files):
