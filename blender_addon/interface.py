@@ -63,6 +63,9 @@ class VIEW3D_PT_milling(bpy.types.Panel):
                 column.label(text="Setup plan (part frame):", icon="ORIENTATION_LOCAL")
                 for line in props.prediction_plan.splitlines():
                     lines(column, line, "BLANK1", width)
+            box.prop(props, "show_setups")
+            if props.prediction_legend:
+                lines(box.column(align=True), props.prediction_legend, "COLOR", width)
         row = box.row(align=True)
         row.operator("milling.start_server", icon="PLAY")
         row.operator("milling.stop_server", icon="PAUSE", text="")

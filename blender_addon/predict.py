@@ -65,10 +65,10 @@ def answer(
 # -- showing the answer ---------------------------------------------------------------------
 
 
-def remove_arrows() -> None:
-    """Remove every arrow and setup number the add-on made (and their data and materials);
-    nothing else."""
-    for obj in [o for o in bpy.data.objects if o.get(ARROW_TAG)]:
+def remove_arrows(tag: str = ARROW_TAG) -> None:
+    """Remove every arrow, setup number and overlay the add-on made (those with `tag`) and
+    their data and materials; nothing else."""
+    for obj in [o for o in bpy.data.objects if o.get(tag)]:
         data = obj.data
         materials = list(getattr(data, "materials", None) or [])
         bpy.data.objects.remove(obj)

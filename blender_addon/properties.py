@@ -58,6 +58,14 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
         name="Rotations",
         description="Also render the label-preserving cube rotations (needs a labels CSV)",
     )
+    show_setups: BoolProperty(
+        name="Colour Faces by Setup",
+        description=(
+            "Colour the predicted part's machined faces by the setup that mills them (from the "
+            "geometric analysis of the part), and faces that no setup reaches in magenta"
+        ),
+        update=lambda props, context: _overlay_toggled(props, context),
+    )
     # Run-time state drawn by the panel (not animatable).
     # Progress of the running job.
     running: BoolProperty(options=set())
@@ -72,9 +80,17 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     prediction_label: StringProperty(options=set())
     prediction_plan: StringProperty(options=set())
     """The setup plan, one setup a line (`1. +Z (82 % of the machined area)`); '' for none."""
+    prediction_legend: StringProperty(options=set())
+    """What the overlay's colours mean (`1. +Z blue  2. -Z orange  undercut magenta`)."""
     prediction_probabilities: FloatVectorProperty(
         size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
     )
+
+
+def _overlay_toggled(props, context) -> None:
+    from .overlay import toggled
+
+    toggled(props, context)
 
 
 def output_folder(raw: str) -> Path:

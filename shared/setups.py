@@ -306,6 +306,39 @@ def turn(analysis: Analysis, rotation: np.ndarray) -> Analysis:
     return from_masks(moved, analysis.machined_area, analysis.area)
 
 
+STOCK_FACE, UNDERCUT_FACE = -1, -2
+"""`face_setups` of a face on the stock (no cut), and of one no setup of the plan reaches."""
+
+
+def face_setups(
+    triangles: np.ndarray,
+    plan: tuple[str, ...],
+    stock: Stock | None = None,
+    caster: Caster | None = None,
+    count: int = SAMPLES,
+) -> np.ndarray:
+    """(N,) int: for each triangle, the index in `plan` of the setup that mills most of it
+    (each point by the first setup of the plan that reaches it), STOCK_FACE or UNDERCUT_FACE.
+    What the overlay in Blender colours."""
+    triangles = np.asarray(triangles, dtype=np.float64)
+    out = np.full(len(triangles), STOCK_FACE)
+    machined = ~on_stock(triangles, stock or Stock())
+    if not machined.any():
+        return out
+    points, owners = samples(triangles[machined], count)
+    owners = np.flatnonzero(machined)[owners]
+    reach = reachable(triangles, points, owners, caster or axisrays.Caster(triangles))
+    columns = [DIRECTIONS.index(d) for d in plan]
+    by = np.concatenate([reach[:, columns], np.ones((len(points), 1), dtype=bool)], axis=1)
+    first = np.argmax(by, axis=1)  # len(plan): no setup of the plan reaches the point
+    votes = np.bincount(
+        owners * (len(plan) + 1) + first, minlength=len(triangles) * (len(plan) + 1)
+    )
+    winner = votes.reshape(len(triangles), len(plan) + 1).argmax(axis=1)
+    out[machined] = np.where(winner[machined] == len(plan), UNDERCUT_FACE, winner[machined])
+    return out
+
+
 def _smallest_sets(by_mask: np.ndarray) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The chosen smallest set of directions and every alternative of its size (tie rule in
     the module docstring)."""

@@ -4,7 +4,7 @@ import threading
 
 import bpy
 
-from .. import predict
+from .. import overlay, predict
 from .._shared import classes, plans
 from ..preferences import model_settings
 from ..utils import client
@@ -99,6 +99,11 @@ class MILLING_OT_predict(bpy.types.Operator):
         props.prediction_label = answer.label
         props.prediction_plan = "\n".join(plans.describe(answer.plan).split("  "))
         props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
+        props.prediction_legend = ""
+        if props.show_setups:
+            plan = tuple(s.direction for s in answer.plan) or (answer.label,)
+            if overlay.show_overlay(context.scene, obj, triangles, plan) is not None:
+                props.prediction_legend = overlay.legend(plan)
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"{obj.name}: mill from {answer.label} ({source})"
         props.status_error = False

@@ -42,7 +42,9 @@ def test_the_bvh_caster_gives_the_analysis_of_the_numpy_caster():
 def _arrows_and_numbers():
     import bpy
 
-    marked = [o for o in bpy.data.objects if o.get("milling_arrow")]
+    marked = [
+        o for o in bpy.data.objects if o.get("milling_arrow") and not o.get("milling_overlay")
+    ]
     arrows = sorted((o for o in marked if o.type == "MESH"), key=lambda o: o["milling_setup"])
     return arrows, [o for o in marked if o.type == "FONT"]
 
@@ -127,3 +129,51 @@ def test_the_panel_shares_follow_the_plan_order():
         [plans.Step(second, 0.9, shares[second]), plans.Step(first, 0.8, shares[first])]
     )
     assert text.startswith(f"1. {second} (") and f"  2. {first} (" in text
+
+
+def test_face_setups_colour_each_machined_face_by_the_setup_that_mills_it():
+    t = _block(2)
+    plan = setups.analyse(t, caster=axisrays.Caster(t)).directions
+    faces = setups.face_setups(t, plan, caster=axisrays.Caster(t))
+    assert set(np.unique(faces)) == {setups.STOCK_FACE, 0, 1}  # no undercut in a whole plan
+    # without its second setup, the faces only that one mills are undercut, and only those
+    alone = setups.face_setups(t, plan[:1], caster=axisrays.Caster(t))
+    assert (alone == setups.UNDERCUT_FACE).any()
+    assert ((alone == setups.UNDERCUT_FACE) <= (faces == 1)).all()
+    assert ((alone == 0) == (faces == 0)).all()
+
+
+def test_the_overlay_shows_and_goes_with_the_checkbox_and_with_the_next_answer(addon, tmp_path):
+    import bpy
+
+    from blender_addon.overlay import OVERLAY_TAG
+
+    path = tmp_path / "block.stl"
+    write_stl(path, _block(2))
+    assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
+    part = bpy.context.view_layer.objects.active
+    props = bpy.context.scene.milling
+
+    def overlays():
+        return [o for o in bpy.data.objects if o.get(OVERLAY_TAG)]
+
+    props.show_setups = False
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    assert overlays() == [] and props.prediction_legend == ""
+    props.show_setups = True  # on: the last answer's overlay at once
+    (overlay,) = overlays()
+    plan = [a["milling_label"] for a in _arrows_and_numbers()[0]]
+    assert props.prediction_legend.startswith(f"1. {plan[0]} blue")
+    assert len(overlay.data.materials) == len(plan) + 1  # each setup, then undercut
+    used = {p.material_index for p in overlay.data.polygons}
+    assert 0 in used and used <= set(range(len(plan) + 1))
+    assert overlay.matrix_world == part.matrix_world and overlay.hide_select
+    assert bpy.ops.milling.predict() == {"FINISHED"}  # a new answer: one overlay, not two
+    assert len(overlays()) == 1
+    props.show_setups = False
+    assert overlays() == [] and props.prediction_legend == ""
+    assert _arrows_and_numbers()[0]  # the arrows stay
+    bpy.data.objects.remove(part)
+    from blender_addon.predict import remove_arrows
+
+    remove_arrows()
