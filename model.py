@@ -37,22 +37,22 @@ def main() -> None:
         default=Path("blender_addon/models"),
         help="where the weights and metadata go (default: %(default)s)",
     )
-    parser.add_argument("--parts", type=int, default=300, help="training parts per family")
+    parser.add_argument("--parts", type=int, default=100, help="training parts per family")
     parser.add_argument("--test-parts", type=int, default=40, help="unseen parts per family")
     parser.add_argument(
         "--multi-parts",
         type=int,
-        default=2000,
+        default=600,
         help="training blocks milled from 2 to 4 sides (default: %(default)s)",
     )
-    parser.add_argument("--test-multi", type=int, default=200, help="unseen blocks of 2 to 4 sides")
-    parser.add_argument("--rotations", type=int, default=5, help="poses per part (default: 5)")
+    parser.add_argument("--test-multi", type=int, default=100, help="unseen blocks of 2 to 4 sides")
+    parser.add_argument("--rotations", type=int, default=3, help="poses per part (default: 3)")
     parser.add_argument(
         "--replace",
         action="store_true",
         help="ship the new model even if it loses to the shipped one on the real parts",
     )
-    parser.add_argument("--hidden", type=int, default=256, help="units of each hidden layer")
+    parser.add_argument("--hidden", type=int, default=128, help="units of each hidden layer")
     parser.add_argument("--epochs", type=int, default=300, help="at most (early stopping)")
     parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
     parser.add_argument(

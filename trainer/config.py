@@ -197,10 +197,11 @@ class TrainConfig(RunConfig):
     )
     multi_setup: str = option(
         "skip",
-        "images of parts that need several setups (a manifest plan of 2+ sides): skip them, as "
-        "the image model has no plan head and answers one side (measured on the real parts: "
-        "96.0% against 88.0% with them), or learn their primary setup as the label",
-        choices=("skip", "primary"),
+        "images of parts that need several setups (a manifest plan of 2+ sides): skip them "
+        "(a one-direction model; measured on the real parts: 96.0% against 88.0% with them "
+        "as primary), learn their primary setup as the label, or learn their whole plan "
+        "with a plan head (one sigmoid per side beside the softmax)",
+        choices=("skip", "primary", "plan"),
     )
     devices: int = option(
         1,

@@ -249,9 +249,10 @@ def pipeline(
     cache_bytes: float = 0,
     decoded_size: int = 600,
     multiple: int = 1,
+    plan: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of (float32 images, int labels): read, decode, [shuffle tiles], [half turns],
-    resize, prefetch.
+    """Batches of (float32 images, int labels, or with `plan` the plan head's (N, 7) targets:
+    planhead.targets): read, decode, [shuffle tiles], [half turns], resize, prefetch.
 
     Training data is shuffled every epoch, and kept decoded in memory if it fits `cache_bytes`;
     evaluation data is cached after resizing (it is small and never changes). Every batch holds
@@ -261,11 +262,13 @@ def pipeline(
     """
     paths = [str(e.path) for e in examples]
     labels = np.array([e.y for e in examples], dtype=np.int32)
+    if plan:
+        labels = np.array([[e.y, *plans.targets(e.plan)] for e in examples], dtype=np.float32)
     if not training and len(paths) % multiple:
         fill = multiple - len(paths) % multiple
         paths, labels = (
             paths + paths[-1:] * fill,
-            np.concatenate([labels, labels[-1:].repeat(fill)]),
+            np.concatenate([labels, np.repeat(labels[-1:], fill, axis=0)]),
         )
     ds = tf.data.Dataset.from_tensor_slices((paths, labels))
     ds = ds.map(_decode, num_parallel_calls=tf.data.AUTOTUNE)

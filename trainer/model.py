@@ -70,6 +70,7 @@ def build(
     drop_connect: float = DROP_CONNECT,
     base_kind: str = "efficientnet",
     view_units: int = 0,
+    plan: bool = False,
 ) -> tuple[keras.Model, keras.Model | None]:
     """(model, its EfficientNet base or None). Inputs: float32 images in [0, 255], image_size.
 
@@ -78,7 +79,8 @@ def build(
 
     The head: global `pooling` ('max' or 'avg'), or 'cells' (a 1x1 convolution of `cell_units`
     channels on every cell of the final map, flattened: the position of a cell is which views
-    it saw), then [Dense(head_units, relu)], dropout, softmax. `drop_connect` scales the base's
+    it saw), then [Dense(head_units, relu)], dropout, softmax [and `plan`: the plan head's
+    sigmoids beside it, planhead.py]. `drop_connect` scales the base's
     stochastic depth (Keras builds it with 0.2 for the last block, less for earlier ones).
     `pretrained` (default: whether `weights` are given) builds the graph of a pretrained model
     without loading its weights, for weights about to come from a checkpoint.
@@ -98,7 +100,10 @@ def build(
     if head_units:
         x = layers.Dense(head_units, activation="relu", name="head")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
+    if plan:
+        outputs = planhead.head(x)
+    else:
+        outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
     name = f"efficientnet_{variant.lower()}" if base is not None else "view_colours"
     return keras.Model(inputs, outputs, name=f"milling_{name}"), base
 

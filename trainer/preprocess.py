@@ -61,6 +61,8 @@ def shuffle_tiles(images: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor
 HALF_TURN = (1, 0, 3, 2, 4)
 """Class index after a 180 degree turn about Z: +X <-> -X, +Y <-> -Y, +Z stays (the order of
 shared.classes.CLASSES)."""
+PLAN_HALF_TURN = (1, 0, 3, 2, 4, 5)
+"""The same for the plan head's columns (shared.plans.DIRECTIONS: the classes, then -Z)."""
 
 
 def half_turn(images: tf.Tensor) -> tf.Tensor:
@@ -86,11 +88,18 @@ def random_half_turns(
     images: tf.Tensor, labels: tf.Tensor, seed: tf.Tensor | None = None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Turn each meta-image of an (N, H, W, 3) uint8 batch by 180 degrees about Z with
-    probability 1/2, its label remapped: an exact augmentation (see `half_turn`)."""
+    probability 1/2, its label remapped: an exact augmentation (see `half_turn`). Labels are
+    class indices (N,), or a plan head's targets (N, 7): the class index, then the plan's
+    columns (+X -X +Y -Y +Z -Z), permuted alike."""
     n = tf.shape(images)[0]
     coin = tf.random.uniform([n]) if seed is None else tf.random.stateless_uniform([n], seed)
     turn = coin < 0.5
     images = tf.where(turn[:, None, None, None], half_turn(images), images)
+    if labels.shape.rank == 2:
+        index = tf.cast(labels[:, 0], tf.int32)
+        label = tf.cast(tf.gather(tf.constant(HALF_TURN), index), labels.dtype)
+        turned = tf.concat([label[:, None], tf.gather(labels[:, 1:], PLAN_HALF_TURN, axis=1)], 1)
+        return images, tf.where(turn[:, None], turned, labels)
     labels = tf.where(turn, tf.gather(tf.constant(HALF_TURN, labels.dtype), labels), labels)
     return images, labels
 

@@ -73,7 +73,7 @@ def resume(
 
 
 def _prepare(config: TrainConfig) -> Prepared:
-    """The run's data: without multi-setup parts unless --multi-setup primary (no plan head)."""
+    """The run's data: without multi-setup parts for --multi-setup skip."""
     return prepare(config, one_setup=config.multi_setup == "skip")
 
 
@@ -137,6 +137,7 @@ def _train(
             net.predict(test_ds, verbose=0)[: len(test)],
             image_size=config.image_size,
             variant=config.variant,
+            plan=config.multi_setup == "plan",
         )
         if folder is not None:
             checkpoint.remove(folder)
@@ -166,6 +167,7 @@ def _fit(
         drop_connect=config.drop_connect,
         base_kind=config.base,
         view_units=config.view_units,
+        plan=config.multi_setup == "plan",
     )
     train_ds = data.pipeline(
         ready.sets["train"],
@@ -178,10 +180,15 @@ def _fit(
         cache_bytes=config.cache_limit_gb * 2**30,
         decoded_size=ready.dataset.size,
         multiple=devices,
+        plan=config.multi_setup == "plan",
     )
     val = ready.sets["val"]
     val_ds = data.pipeline(val, config.image_size, config.batch_size, False, multiple=devices)
-    validation = Validation(val_ds, np.array([e.y for e in val]), config.patience, config.progress)
+    labels, truth = np.array([e.y for e in val]), [e.plan for e in val]
+    plan = config.multi_setup == "plan"
+    validation = Validation(
+        val_ds, labels, config.patience, config.progress, truth if plan else None
+    )
     if start is not None:
         validation.resume(start.state, start.best_weights)
     verbose = (1 if sys.stderr.isatty() else 2) if config.progress else 0
@@ -199,6 +206,7 @@ def _fit(
             config.optimizer,
             config.weight_decay,
             config.label_smoothing,
+            plan=config.multi_setup == "plan",
         )
         done, validation.wait = 0, 0  # each phase gets its own patience
         if start is not None and phase == start.state.phase:

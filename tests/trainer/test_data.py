@@ -189,3 +189,48 @@ def test_images_of_multi_setup_parts_are_left_out_for_a_one_direction_model(data
     )
     with pytest.raises(data.DataError, match="every image is of a part that needs several"):
         data.one_setup(data.load(dataset, progress=False))
+
+
+def test_a_half_turn_moves_a_plan_head_target_with_its_image():
+    images = tf.constant(np.random.default_rng(0).integers(0, 255, (8, 20, 20, 3)), tf.uint8)
+    # +X (class 0) milled from +X, +Y and -Z; after a half turn: -X (class 1) from -X, -Y, -Z
+    targets = tf.constant([[0, 1, 0, 1, 0, 0, 1]] * 8, tf.float32)
+    turned, labels = preprocess.random_half_turns(images, targets, seed=tf.constant([3, 4]))
+    moved = np.any(turned.numpy() != images.numpy(), axis=(1, 2, 3))
+    assert 0 < moved.sum() < 8
+    np.testing.assert_array_equal(labels.numpy()[moved], [[1, 0, 1, 0, 1, 0, 1]] * moved.sum())
+    np.testing.assert_array_equal(labels.numpy()[~moved], targets.numpy()[~moved])
+
+
+@pytest.mark.slow
+def test_the_image_model_learns_whole_plans_with_a_plan_head(dataset, tmp_path):
+    """--multi-setup plan: every image is kept, and the model answers 11 columns (the softmax,
+    then one sigmoid per side) whose plan metrics are logged and decide the champion."""
+    from trainer import registry, tracking
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    rows = manifest.read(dataset / manifest.FILENAME)
+    multi = {r.part_id for r in rows[:9]}
+    rows = [dataclasses.replace(r, plan=f"{r.label} -Z") if r.part_id in multi else r for r in rows]
+    manifest.write(dataset / manifest.FILENAME, rows)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = TrainConfig(
+        data=dataset,
+        weights="none",
+        image_size=32,
+        epochs=2,
+        multi_setup="plan",
+        tracking_uri=store,
+        progress=False,
+    )
+    result = train(config)
+    assert {"test_plan_exact", "test_plan_primary", "test_plan_f1_minus_z"} <= set(
+        result.test_metrics
+    )
+    params, metrics, _ = tracking.run_data(result.run_id)
+    assert params["multi_setup"] == "plan" and params["skipped_rows"] == "none"
+    assert "val_plan_exact" in metrics
+    model, _, _ = registry.load(result.model_uri)
+    assert model.unwrap_python_model().model.output_shape[-1] == 11
+    assert registry.version_tags(result.version)["test_plan_exact"]
