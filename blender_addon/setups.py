@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._shared import atomic, axisrays, setups, stl
+from ._shared import atomic, axisrays, plans, prediction, setups, stl
 from .raycast import available as embree_available
 from .raycast import mesh_construction, rtcore_scene
-from .utils import step
+from .utils import builtin, step
 
 
 class EmbreeCaster:
@@ -48,14 +48,24 @@ def read_stock(text: str) -> setups.Stock:
 
 def analyse_file(
     path: Path, stock: setups.Stock, engine: str = "auto", mesh_out: Path | None = None
-) -> setups.Analysis:
-    """The analysis of one STL or STEP file; `mesh_out`: also write the triangles analysed
-    there as NAME.stl (a STEP part's mesh)."""
+) -> tuple[np.ndarray, setups.Analysis]:
+    """The triangles of one STL or STEP file and their analysis; `mesh_out`: also write the
+    triangles analysed there as NAME.stl (a STEP part's mesh)."""
     triangles = step.read_part(path).triangles
     if mesh_out is not None:
         with atomic.replacing(mesh_out / f"{path.stem}.stl") as tmp:
             stl.write_stl(tmp, triangles)
-    return setups.analyse(triangles, stock, caster(triangles, engine))
+    return triangles, setups.analyse(triangles, stock, caster(triangles, engine))
+
+
+def learned(triangles: np.ndarray, engine: str = "auto") -> prediction.Prediction:
+    """The built-in model's answer, its plan beside the analysis' (it reads the analysis of
+    the part's bounding box as stock among its features)."""
+    try:
+        model = builtin.load()
+    except builtin.BuiltinError as e:
+        raise OSError(str(e)) from None
+    return model.predict(triangles, caster(triangles, engine))
 
 
 def describe(analysis: setups.Analysis) -> str:
@@ -105,6 +115,12 @@ def add_parser(commands) -> None:
     )
     p.add_argument("--json", action="store_true", help="one JSON object per part on stdout")
     p.add_argument(
+        "--learned",
+        action="store_true",
+        help="also the built-in model's setup plan, beside the analysis' (JSON: 'learned', "
+        "the plan as `predict --json` gives it)",
+    )
+    p.add_argument(
         "--mesh-out",
         type=Path,
         metavar="DIR",
@@ -131,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.inputs:
         try:
-            analysis = analyse_file(path, stock, args.rays, args.mesh_out)
+            triangles, analysis = analyse_file(path, stock, args.rays, args.mesh_out)
+            answer = learned(triangles, args.rays) if args.learned else None
         except (ValueError, OSError) as e:
             failed += 1
             message = str(e) if isinstance(e, stl.StlError) else f"{path}: {e}"
@@ -140,7 +157,16 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps({"input": str(path), "error": message}), flush=True)
             continue
         if args.json:
-            print(json.dumps({"input": str(path), **analysis.as_json()}), flush=True)
+            extra = {"learned": answer.as_json(str(path))["plan"]} if answer else {}
+            print(json.dumps({"input": str(path), **analysis.as_json(), **extra}), flush=True)
         else:
             print(f"{path}: {describe(analysis)}", flush=True)
+            if answer is not None:
+                steps = answer.plan or (plans.Step(answer.label, answer.confidence),)
+                same = {s.direction for s in steps} == set(analysis.directions)
+                print(
+                    f"  learned ({answer.model_uri} v{answer.model_version}): "
+                    f"{plans.describe(steps)}  [{'same sides' if same else 'differs'}]",
+                    flush=True,
+                )
     return 1 if failed else 0

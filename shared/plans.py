@@ -39,7 +39,7 @@ def describe(steps: Sequence[Step]) -> str:
     parts = []
     for k, s in enumerate(steps, start=1):
         if s.share is not None:
-            what = f"{s.share:.0%}".replace("%", " %")
+            what = "<1 %" if 0 < s.share < 0.005 else f"{s.share:.0%}".replace("%", " %")
             what += " of the machined area" if k == 1 else ""
         else:
             what = f"p {s.probability:.2f}"

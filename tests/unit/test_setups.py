@@ -142,5 +142,11 @@ def test_the_command_line_prints_the_plan_and_names_bad_files(tmp_path):
     errors = run.stderr.strip().splitlines()
     assert len(errors) == 2 and all(e.startswith("error: ") for e in errors), errors
     assert "bad.stl" in errors[0] and "missing.stl" in errors[1] and "Traceback" not in run.stderr
+    side = cli(str(part), "--learned", "--json")  # the built-in model's plan beside
+    learned = json.loads(side.stdout)["learned"]
+    assert [s["direction"] for s in learned] == ["+Z", "-Z"], learned
+    assert all(0 < s["share"] <= 1 and s["probability"] >= 0.5 for s in learned)
+    text = cli(str(part), "--learned").stdout.splitlines()
+    assert text[1].startswith("  learned (builtin:face-normals v") and "[same sides]" in text[1]
     run = cli(str(part), "--stock", "cone")
     assert run.returncode == 2 and run.stderr.startswith("error: --stock: stock 'cone'")
