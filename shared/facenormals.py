@@ -15,11 +15,12 @@ Features (part frame, after centring and scaling as for meta-images):
   block a model trained without rings scored 83 % on rings; with it, 97 %.
 - the geometric setup analysis (shared/setups.py, its default points, the bounding box as
   stock), per direction of shared.plans.DIRECTIONS: the share of the machined area it reaches,
-  the share that only it reaches, whether the analysis's plan has it, and the share it adds
-  there; then the undercut share and the machined share of the part's area. These carry the
-  plan head to real parts: without them, a plan head trained on generated blocks got 8 % of the
-  real multi-setup plans exact (the analysis alone 96 %). Models trained before this block
-  (SHAPE_FEATURES wide) still run on the first SHAPE_FEATURES.
+  the share that only it reaches among the analysis' plan (0 outside it), the share it adds
+  there, whether the plan has it and whether it is its primary; then the undercut share and the
+  machined share of the part's area. These carry the plan head to real parts: without them, a
+  plan head trained on generated blocks got 8 % of the real multi-setup plans exact (the
+  analysis alone 96 %). Models trained before this block (SHAPE_FEATURES wide) still run on the
+  first SHAPE_FEATURES.
 
 The network is Dense-ReLU layers and a softmax, and beside the softmax the plan head's six
 sigmoids (one last layer of 11 units: see shared.plans.split); `forward` runs it from its weight
