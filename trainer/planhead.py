@@ -60,15 +60,16 @@ def accuracy(y_true, y_pred):
 
 
 SHAPE_DROPOUT = 0.5
-"""Share of the face-normal model's training rows whose mesh block is zeroed (ShapeDropout)."""
+"""Share of the face-normal model's training rows that keep only the analysis' plan bits."""
 
 
 @keras.saving.register_keras_serializable(package="milling")
 class ShapeDropout(layers.Layer):
-    """Training only: zero the first `width` columns (the face-normal model's mesh block) of a
-    share `rate` of the rows. The plan must then be read from the setup analysis' block alone,
-    so the model leans on it on parts unlike the generated ones. Inference: the identity (the
-    numpy export has Dense layers only)."""
+    """Training only: in a share `rate` of the rows, zero every column but `kept` (the
+    face-normal model's analysis plan bits: in the plan, primary). The plan must then be read
+    from the setup analysis alone, so the model leans on it on parts unlike the generated ones
+    (without it: 85-90 % of the real multi-setup plans exact, with it 92 %; README).
+    Inference: the identity (the numpy export has Dense layers only)."""
 
     def __init__(self, rate: float, kept: list[int], **kwargs):
         super().__init__(**kwargs)
