@@ -17,10 +17,15 @@ class JobOperator:
         raise NotImplementedError
 
     def _start(self, context):
+        """The job, or None after the error is shown in the panel (in place of the last
+        job's report) and reported."""
         try:
             return self.make_job(context)
         except (ValueError, OSError) as e:
+            props = context.scene.milling
+            props.job_status, props.job_error = str(e), True
             self.report({"ERROR"}, str(e))
+            redraw(context)
             return None
 
     def execute(self, context):
@@ -47,7 +52,8 @@ class JobOperator:
         self._job = job
         props = context.scene.milling
         props.running, props.progress, props.job_error = True, 0.0, False
-        props.job_status = f"0 / {job.total} {job.unit} (Esc to cancel)"
+        props.progress = job.done / max(job.total, 1)  # up-to-date images count as done
+        props.job_status = f"{job.done} / {job.total} {job.unit} (Esc to cancel)"
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.001, window=context.window)
         wm.modal_handler_add(self)

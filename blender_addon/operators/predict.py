@@ -11,6 +11,13 @@ from ..utils import client
 from . import redraw
 
 
+def clear_answer(props) -> None:
+    """Forget the last answer: the panel's lines, and the arrows and overlay in the scene."""
+    predict.remove_arrows()
+    props.prediction_part = props.prediction_label = props.prediction_plan = ""
+    props.prediction_legend = ""
+
+
 class MILLING_OT_predict(bpy.types.Operator):
     """Ask the model (built-in, or your champion) from which side the active part is milled"""
 
@@ -24,7 +31,7 @@ class MILLING_OT_predict(bpy.types.Operator):
         try:
             triangles = predict.part_triangles(obj, context.evaluated_depsgraph_get())
         except predict.PredictError as e:
-            self.report({"ERROR"}, str(e))
+            self._failed(context, str(e))
             return None
         return obj, triangles
 
@@ -84,9 +91,13 @@ class MILLING_OT_predict(bpy.types.Operator):
         redraw(context)
 
     def _failed(self, context, message: str):
-        context.scene.milling.status = message
-        context.scene.milling.status_error = True
+        """The error in the panel, where the answer was: the last answer (its lines, arrows
+        and overlay) goes, so that it is not read as this part's."""
+        props = context.scene.milling
+        clear_answer(props)
+        props.status, props.status_error = message, True
         self.report({"ERROR"}, message)
+        redraw(context)
         return {"CANCELLED"}
 
     def _show(self, context, obj, triangles, answer):
@@ -105,7 +116,7 @@ class MILLING_OT_predict(bpy.types.Operator):
             if overlay.show_overlay(context.scene, obj, triangles, plan) is not None:
                 props.prediction_legend = overlay.legend(plan)
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
-        props.status = f"{obj.name}: mill from {answer.label} ({source})"
+        props.status = f"Answered by {source}"  # the answer itself is the line below it
         props.status_error = False
         self.report(
             {"INFO"},

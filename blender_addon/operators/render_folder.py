@@ -51,6 +51,11 @@ class MILLING_OT_render_folder(JobOperator, bpy.types.Operator):
         props = context.scene.milling
         if not props.input_dir or not props.output_dir:
             raise ValueError("choose an STL folder and an output folder first")
+        if props.rotations and not props.labels_csv:
+            raise ValueError(
+                "Rotations need a labels CSV: each turned copy gets its label turned with it. "
+                "Choose the labels CSV, or untick Rotations"
+            )
         labels = bpy.path.abspath(props.labels_csv) if props.labels_csv else None
         config = BatchConfig(
             inputs=[bpy.path.abspath(props.input_dir)],

@@ -198,6 +198,8 @@ def test_faults_leave_the_scene_as_it_was(prefs, tmp_path, fault):
             server.server_close()
         setattr(prefs, key, value)
     _select(name)
+    props = bpy.context.scene.milling
+    props.prediction_part, props.prediction_label = "an earlier part", "+X"  # its answer
     before = _state()
     try:
         with pytest.raises(RuntimeError, match=message):
@@ -207,9 +209,8 @@ def test_faults_leave_the_scene_as_it_was(prefs, tmp_path, fault):
             server.shutdown()
     assert _state() == before
     assert not _arrows()
-    props = bpy.context.scene.milling
-    if name not in (None, "Camera", "Empty Mesh"):  # the model's faults stay in the panel
-        assert message in props.status and props.status_error
+    assert message in props.status and props.status_error  # in the panel, selection faults too
+    assert props.prediction_label == props.prediction_part == ""  # not left as this part's
     bpy.data.objects.remove(empty)
 
 
