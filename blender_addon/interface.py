@@ -1,7 +1,6 @@
 """The "Milling" tab of the 3D viewport sidebar, and drag-and-drop of STL files."""
 
-import textwrap
-
+import blf
 import bpy
 
 from ._shared import classes
@@ -16,7 +15,8 @@ class VIEW3D_PT_milling(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.milling
-        width = max(20, int(context.region.width / (7 * context.preferences.view.ui_scale)))
+        scale = context.preferences.view.ui_scale
+        width = (context.region.width - MARGIN * scale, scale)  # what a line may take
         self.draw_prediction(layout, props, width)
 
         if props.running:
@@ -27,23 +27,26 @@ class VIEW3D_PT_milling(bpy.types.Panel):
 
         box = layout.box()
         box.label(text="Meta-images", icon="RENDER_STILL")
-        box.prop(props, "output_dir")
+        box.label(text="Output folder:")  # above its field: beside it, it was cut
+        box.prop(props, "output_dir", text="")
         row = box.row()
-        row.prop(props, "label")
+        row.prop(props, "label", text="")
         row.prop(props, "size")
         box.operator("milling.render_selected", icon="OBJECT_DATA")
 
         box = layout.box()
         box.label(text="Batch", icon="FILE_FOLDER")
-        box.prop(props, "input_dir")
-        box.prop(props, "labels_csv")
+        box.label(text="STL folder:")
+        box.prop(props, "input_dir", text="")
+        box.label(text="Labels CSV (optional):")
+        box.prop(props, "labels_csv", text="")
         box.prop(props, "rotations")
         box.operator("milling.render_folder", icon="RENDER_ANIMATION")
 
         layout.operator("milling.import_stl", icon="IMPORT")
 
     @staticmethod
-    def draw_prediction(layout, props, width: int) -> None:
+    def draw_prediction(layout, props, width: tuple[float, float]) -> None:
         box = layout.box()
         row = box.row()
         row.scale_y = 1.5
@@ -53,27 +56,72 @@ class VIEW3D_PT_milling(bpy.types.Panel):
             icon = "TIME" if props.predicting else "ERROR" if props.status_error else "INFO"
             lines(box.column(align=True), props.status, icon, width)
         if props.prediction_label:
-            box.label(text=f"{props.prediction_part}: mill from {props.prediction_label}")
+            lines(
+                box.column(align=True),
+                f"{props.prediction_part}: mill from {props.prediction_label}",
+                "BLANK1",
+                width,
+            )
             for name, p in zip(classes.CLASSES, props.prediction_probabilities, strict=True):
                 row = box.row()
                 row.alert = name == props.prediction_label
                 row.progress(factor=p, type="BAR", text=f"{name}   {p:.1%}")
             if props.prediction_plan:
                 column = box.column(align=True)
-                column.label(text="Setup plan (part frame):", icon="ORIENTATION_LOCAL")
+                column.label(text="Setup plan:", icon="ORIENTATION_LOCAL")
                 for line in props.prediction_plan.splitlines():
                     lines(column, line, "BLANK1", width)
+            lines(
+                box.column(align=True),
+                "Sides are in the part's own axes: they turn with the object",
+                "INFO",
+                width,
+            )
             box.prop(props, "show_setups")
             if props.prediction_legend:
                 lines(box.column(align=True), props.prediction_legend, "COLOR", width)
         row = box.row(align=True)
-        row.operator("milling.start_server", icon="PLAY")
-        row.operator("milling.stop_server", icon="PAUSE", text="")
+        row.operator("milling.start_server", icon="PLAY", text="Start Server")
+        row.operator("milling.stop_server", icon="PAUSE", text="Stop")
 
 
-def lines(layout, text: str, icon: str, width: int) -> None:
+MARGIN = 72
+"""Pixels of the sidebar a boxed label's text cannot use (at UI scale 1): the category tabs,
+the panel's and the box's padding, the icon."""
+FONT_PX = 11
+"""Blender's interface text size at UI scale 1."""
+
+
+def text_width(text: str, scale: float = 1.0) -> float:
+    """Pixels `text` takes in the interface font at `scale`."""
+    blf.size(0, FONT_PX * scale)
+    return blf.dimensions(0, text)[0]
+
+
+def wrap(text: str, width: tuple[float, float]) -> list[str]:
+    """`text` broken into lines of at most width[0] pixels at UI scale width[1] (a word longer
+    than a line, a path say, is broken inside)."""
+    pixels, scale = width
+    out, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate, scale) <= pixels:
+            line = candidate
+            continue
+        if line:
+            out.append(line)
+        while text_width(word, scale) > pixels and len(word) > 1:
+            fits = (k for k in range(1, len(word)) if text_width(word[:k], scale) <= pixels)
+            cut = max(fits, default=1)
+            out.append(word[:cut])
+            word = word[cut:]
+        line = word
+    return [*out, line] if line or not out else out
+
+
+def lines(layout, text: str, icon: str, width: tuple[float, float]) -> None:
     """A message wrapped to the panel's width (a label cuts it off), the icon on its first line."""
-    for i, line in enumerate(textwrap.wrap(text, width) or [""]):
+    for i, line in enumerate(wrap(text, width) or [""]):
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 

@@ -18,12 +18,17 @@ class MillingPreferences(bpy.types.AddonPreferences):
                 "The face-normal model shipped with the add-on: answers offline in well under "
                 "a second, nothing to install",
             ),
-            ("SERVER", "Model Server", "POST the meta-image to an MLflow scoring server (fast)"),
+            (
+                "SERVER",
+                "Model Server",
+                "Send the part's meta-image to a model server (MLflow's scoring server) running "
+                "a model you trained: fast once it runs",
+            ),
             (
                 "PYTHON",
                 "Python Subprocess",
-                "Run `python -m trainer predict --json` with the Python below (slow: it loads "
-                "the model every time)",
+                "Ask a model you trained by running the trainer with the Python below (slow: "
+                "it loads the model every time)",
             ),
         ],
         default="BUILTIN",
@@ -31,20 +36,28 @@ class MillingPreferences(bpy.types.AddonPreferences):
     server_url: StringProperty(
         name="Server URL",
         default=client.DEFAULT_SERVER,
-        description="MLflow scoring server of the model (python -m trainer serve)",
+        description="Address of the model server (Start Local Model Server in the panel starts "
+        "one here)",
     )
     python: StringProperty(
         name="Python",
         subtype="FILE_PATH",
-        description="Python interpreter with the trainer installed (e.g. the project's "
-        ".venv/bin/python); also starts the local model server",
+        description="A Python with the trainer installed (e.g. the project's .venv/bin/python); "
+        "Start Local Model Server runs it too",
     )
     tracking_uri: StringProperty(
-        name="Tracking URI",
-        description="MLflow store holding the champion model (empty: the Python's own default, "
-        "sqlite:///mlflow.db in its working folder, or $MLFLOW_TRACKING_URI)",
+        name="Model Store",
+        description="Where your trained models are kept (an MLflow tracking URI such as "
+        "sqlite:///path/mlflow.db). Empty: the store of the checkout the Python belongs to "
+        "(build/demo/mlflow.db, else mlflow.db)",
     )
-    timeout: FloatProperty(name="Timeout (s)", default=client.DEFAULT_TIMEOUT, min=1.0, max=600.0)
+    timeout: FloatProperty(
+        name="Timeout (s)",
+        default=client.DEFAULT_TIMEOUT,
+        min=1.0,
+        max=600.0,
+        description="How long Predict waits for your model's answer before it gives up",
+    )
 
     def draw(self, context):
         layout = self.layout
@@ -55,12 +68,16 @@ class MillingPreferences(bpy.types.AddonPreferences):
                 layout.label(text=model.summary, icon="CHECKMARK")
             except builtin.BuiltinError as e:
                 layout.label(text=str(e), icon="ERROR")
-        layout.label(text="Your own champion (after `make demo`, see the README):")
-        layout.prop(self, "server_url")
+            return
+        layout.label(text="Your best trained model (see the README: training):")
+        if self.backend == "SERVER":
+            layout.prop(self, "server_url")
         layout.prop(self, "python")
         layout.prop(self, "tracking_uri")
         layout.prop(self, "timeout")
-        if not bpy.app.online_access and not client.is_loopback(self.server_url):
+        if self.backend == "SERVER" and not (
+            bpy.app.online_access or client.is_loopback(self.server_url)
+        ):
             layout.label(
                 text="Online access is off: only a server on this machine is used", icon="ERROR"
             )

@@ -36,13 +36,15 @@ class BuiltinModel:
 
     @property
     def summary(self) -> str:
-        """One line for the preferences: which model, and how it scored."""
+        """One line for the preferences: which model, and how it scored, in plain words."""
         m = self.metadata.get("metrics", {})
-        scores = [
-            f"{m[k]:.1%} {k.removesuffix('_accuracy').replace('_', ' ')}"
-            for k in m
-            if k.endswith("_accuracy") and not k.startswith("test")
-        ]
+        scores = []
+        if "unseen_accuracy" in m:
+            scores.append(f"right on {m['unseen_accuracy']:.1%} of new test parts")
+        family = next((k for k in m if k.startswith("held_out_") and k.endswith("_accuracy")), "")
+        if family:
+            name = family.removeprefix("held_out_").removesuffix("_accuracy").replace("_", " ")
+            scores.append(f"{m[family]:.1%} of a kind of part it never saw ({name}s)")
         return f"{self.uri} v{self.version}" + (f": {', '.join(scores)}" if scores else "")
 
     @property

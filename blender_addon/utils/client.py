@@ -108,6 +108,7 @@ def ask_python(
         with open(path, "wb") as f:
             f.write(png)
         command = [python, "-m", "trainer", "predict", path, "--json"]
+        tracking_uri = tracking_uri or find_store(python)[0]  # as the local server does
         if tracking_uri:
             command += ["--tracking-uri", tracking_uri]
         try:

@@ -2,7 +2,9 @@
 words (real bpy)."""
 
 import importlib
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 
@@ -32,3 +34,133 @@ def test_a_render_folder_mistake_replaces_the_last_report_in_the_panels_words(ad
     with pytest.raises(RuntimeError, match="choose an STL folder"):
         bpy.ops.milling.render_folder()
     assert props.job_status.startswith("choose an STL folder") and props.job_error
+
+
+SIDEBAR = 280
+"""The 3D viewport sidebar's default width in pixels at UI scale 1 (UI_SIDEBAR_PANEL_WIDTH)."""
+
+
+class Recorder:
+    """A stand-in for bpy's UILayout that records what the panel lays out: (kind, text, icon,
+    boxes deep, items sharing its row)."""
+
+    def __init__(self, log: list, depth: int = 0, items: list | None = None):
+        self.log, self.depth, self.items = log, depth, items
+        self.scale_y, self.enabled, self.alert = 1.0, True, False
+
+    def _add(self, kind, text, icon):
+        entry = [kind, text or "", icon or "NONE", self.depth, 1]
+        if self.items is not None:  # a row: its items share the width
+            self.items.append(entry)
+            for e in self.items:
+                e[4] = len(self.items)
+        self.log.append(entry)
+
+    def box(self):
+        return Recorder(self.log, self.depth + 1)
+
+    def row(self, align=False):
+        return Recorder(self.log, self.depth, [])
+
+    def column(self, align=False):
+        return Recorder(self.log, self.depth)
+
+    def label(self, text="", icon="NONE"):
+        self._add("label", text, icon)
+
+    def prop(self, data, name, text=None, icon="NONE", **kw):
+        shown = data.bl_rna.properties[name].name if text is None else text
+        self._add("prop", shown, icon)
+
+    def operator(self, idname, text=None, icon="NONE", **kw):
+        import bpy
+
+        group, name = idname.split(".")
+        shown = getattr(bpy.ops, group).__getattr__(name).get_rna_type().name
+        self._add("operator", shown if text is None else text, icon)
+
+    def progress(self, factor=0.0, type="BAR", text=""):
+        self._add("progress", text, "NONE")
+
+
+def _laid_out(width: int) -> list:
+    import bpy
+
+    from blender_addon.interface import VIEW3D_PT_milling
+
+    log = []
+    panel = SimpleNamespace(layout=Recorder(log), draw_prediction=VIEW3D_PT_milling.draw_prediction)
+    context = SimpleNamespace(
+        region=SimpleNamespace(width=width),
+        preferences=bpy.context.preferences,
+        scene=bpy.context.scene,
+    )
+    VIEW3D_PT_milling.draw(panel, context)
+    return log
+
+
+def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
+    """After Predict (a long part name, a plan, the overlay's legend), after Render Folder
+    (its report, a long path) and after an error: every text fits its share of the width."""
+    import bpy
+
+    from blender_addon.interface import MARGIN, text_width
+    from shared.stl import write_stl
+    from trainer import multiside
+
+    triangles = multiside.build(np.random.default_rng(7), "+Z", 2)[0]
+    path = tmp_path / "BlockWithHoleAndSidePocket_from_the_customer.stl"
+    write_stl(path, triangles)
+    assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
+    props = bpy.context.scene.milling
+    props.show_setups = True
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    props.job_status = (
+        f"70 meta-images rendered, 10 up to date, 0 failed -> {tmp_path / 'a' / 'long' / 'path'}"
+    )
+    texts = []
+    for state in ("answer", "error"):
+        if state == "error":
+            props.status, props.status_error = "no model server at http://127.0.0.1:5001 " * 3, True
+        log = _laid_out(SIDEBAR)
+        for kind, text, _, _, shared in log:
+            room = (SIDEBAR - MARGIN) / shared if kind == "label" else SIDEBAR / shared - 40
+            assert text_width(text) <= room, (state, kind, text, shared)
+        texts += [e[1] for e in log]
+    joined = " ".join(texts)
+    for word in ("BlockWithHoleAndSidePocket_from_the_customer", "Setup", "rendered", "blue"):
+        assert word in joined.replace(" ", "") or word in joined, word  # nothing lost, only wrapped
+    assert "Output folder:" in texts and "STL folder:" in texts
+    assert any(t.startswith("Answered by builtin:face-normals") for t in texts)
+    props.show_setups = False
+    from blender_addon.predict import remove_arrows
+
+    remove_arrows()
+
+
+def test_the_preferences_speak_plainly_and_show_only_what_the_choice_needs(addon):
+    from blender_addon.utils import builtin
+
+    summary = builtin.load().summary
+    assert summary.startswith("builtin:face-normals v") and "new test parts" in summary
+    assert "held out" not in summary and "_" not in summary.split(":", 1)[1]
+    props = addon.bl_rna.properties
+    items = list(props["backend"].enum_items)
+    words = " ".join(f"{p.name} {p.description}" for p in [*props, *items])
+    for jargon in ("champion", "make demo", "Tracking URI", "python -m"):
+        assert jargon not in words, jargon
+    assert props["timeout"].description
+    log = []
+    for backend in ("BUILTIN", "SERVER", "PYTHON"):
+        addon.backend = backend
+        log = []
+        type(addon).draw(SimpleNamespace(**_fields(addon), layout=Recorder(log)), None)
+        shown = [e[1] for e in log if e[0] == "prop"]
+        assert ("Server URL" in shown) == (backend == "SERVER"), (backend, shown)
+        assert ("Python" in shown) == (backend != "BUILTIN"), (backend, shown)
+    addon.backend = "BUILTIN"
+
+
+def _fields(prefs) -> dict:
+    keys = ("backend", "server_url", "python", "tracking_uri", "timeout", "bl_rna")
+    return {k: getattr(prefs, k) for k in keys}
