@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ class BatchResult:
     rendered: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    wrote: bool = True
+    """False when no input could be read and the output folder was not there before: then
+    nothing is left behind (no folder, no header-only manifest)."""
     outcomes: list[render_outcome.RenderOutcome] = field(default_factory=list)
     """One per input file (or per folder that gave none), in input order."""
     seconds: float = 0.0
@@ -134,6 +138,7 @@ class Batch:
         self.engine = resolve(config.engine, config.strategy)  # EngineError: a ValueError too
         if config.rotations and config.labels is None:
             raise jobs.UsageError("--rotations needs --labels: a rotation remaps the label")
+        self._made = not Path(config.out).exists()
         self.out = prepare_output(config.out)
         labels = jobs.read_labels(config.labels) if config.labels else None
         setup_plans = jobs.read_plans(config.labels, labels) if config.labels else None
@@ -146,7 +151,7 @@ class Batch:
         if config.shard:
             self.parts = jobs.shard(self.parts, *config.shard)
         self.result = BatchResult(engine=self.engine)
-        self.progress = progress.Progress(len(self.parts), enabled=config.progress)
+        self.progress = progress.Progress(len(self.parts), enabled=config.progress and self.parts)
         self._images: dict[str, list[str]] = {p.source: [] for p in self.parts}
         self._written: set[str] = set()
         self._failed: dict[str, str] = {}
@@ -215,6 +220,12 @@ class Batch:
             self._renderer.close()
             self._renderer = None
         self.progress.close()
+        self.result.seconds = time.monotonic() - self.start
+        self.result.outcomes = [self._outcome(name) for name in dict.fromkeys(self._order)]
+        if self._made and not self.result.rows and not self.config.shard:
+            shutil.rmtree(self.out, ignore_errors=True)  # made for nothing: leave no trace
+            self.result.wrote = False
+            return
         warning = merge_manifest(self.out, self.result.rows, self._owned)
         if self.result.rows:
             manifest.add_roots(self.out, [str(self.root)])
@@ -223,8 +234,6 @@ class Batch:
             self.progress.error(warning)
         if self.config.shard:
             write_shard_record(self.out, *self.config.shard, self._owned)
-        self.result.outcomes = [self._outcome(name) for name in dict.fromkeys(self._order)]
-        self.result.seconds = time.monotonic() - self.start
 
     def _outcome(self, name: str) -> render_outcome.RenderOutcome:
         images = tuple(self._images.get(name, ()))

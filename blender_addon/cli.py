@@ -381,13 +381,13 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(json.dumps(outcome.as_json()), flush=True)
     failed = len(result.errors)
     per = f", {result.seconds / result.rendered:.2f} s per image" if result.rendered else ""
-    print(
+    summary = (
         f"{result.rendered} meta-images rendered, {result.skipped} up to date, "
         f"{failed} failed in {result.seconds:.1f} s{per} ({NAMES[result.engine]}"
-        f"{', on Ray' if args.cluster else ''}) "
-        f"-> {args.out / 'manifest.csv'}",
-        file=sys.stderr,
+        f"{', on Ray' if args.cluster else ''}) -> {args.out / 'manifest.csv'}"
     )
+    if result.wrote:  # else no input could be read: the errors said it, nothing was written
+        print(summary, file=sys.stderr)
     return 1 if failed else 0
 
 

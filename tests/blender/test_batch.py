@@ -88,6 +88,20 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
     assert not (blocker.parent / "o").exists() or not any((blocker.parent / "o").glob("*.png"))
 
 
+def test_nothing_readable_leaves_nothing_behind(tmp_path):
+    """A missing file: one error line, exit 1, and no output folder with an empty manifest; a
+    folder that was there before stays, as it was."""
+    result = cli("render", str(tmp_path / "missing.stl"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing.stl'}: file not found"
+    ]
+    assert not (tmp_path / "o").exists()
+    (tmp_path / "kept").mkdir()
+    result = cli("render", str(tmp_path / "missing.stl"), "--out", str(tmp_path / "kept"))
+    assert result.returncode == 1 and (tmp_path / "kept").is_dir()
+
+
 def test_help_explains_the_command():
     result = cli("render", "--help")
     assert result.returncode == 0
