@@ -32,14 +32,16 @@ def import_stl(path: Path, collection: bpy.types.Collection) -> bpy.types.Object
 
 
 class MILLING_OT_import_stl(bpy.types.Operator):
-    """Import STL files as mesh objects (bad files are reported, not imported)"""
+    """Check STL files first, then import them as mesh objects (a broken file gets a one-line
+    reason, not a half-imported mesh)"""
 
     bl_idname = "milling.import_stl"
-    bl_label = "Import STL"
+    bl_label = "Import STL (Checked)"  # not Blender's own "Import STL": drops offer both
     bl_options = {"REGISTER", "UNDO"}
 
     filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
-    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
+    # saved between calls: the file browser opens where the last import was
+    directory: StringProperty(subtype="DIR_PATH")
     files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"})
     filter_glob: StringProperty(default="*.stl", options={"HIDDEN"})
 

@@ -164,3 +164,13 @@ def test_the_preferences_speak_plainly_and_show_only_what_the_choice_needs(addon
 def _fields(prefs) -> dict:
     keys = ("backend", "server_url", "python", "tracking_uri", "timeout", "bl_rna")
     return {k: getattr(prefs, k) for k in keys}
+
+
+def test_the_import_is_told_from_blenders_own_and_remembers_its_folder(addon):
+    import bpy
+
+    ours = bpy.ops.milling.import_stl.get_rna_type()
+    assert ours.name != bpy.ops.wm.stl_import.get_rna_type().name  # a drop offers both
+    assert ours.name == "Import STL (Checked)"
+    assert not ours.properties["directory"].is_skip_save  # the browser opens where it was
+    assert ours.properties["filepath"].is_skip_save  # never re-imports the last file unasked
