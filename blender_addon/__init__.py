@@ -33,19 +33,24 @@ def _classes():
 def register() -> None:
     import bpy
 
+    from .predict import follow_parts
     from .properties import MillingSceneProperties
 
     for cls in _classes():
         bpy.utils.register_class(cls)
     bpy.types.Scene.milling = bpy.props.PointerProperty(type=MillingSceneProperties)
+    bpy.app.handlers.depsgraph_update_post.append(follow_parts)
 
 
 def unregister() -> None:
     import bpy
 
     from .operators.server import stop_server
+    from .predict import follow_parts
 
     stop_server()
+    if follow_parts in bpy.app.handlers.depsgraph_update_post:
+        bpy.app.handlers.depsgraph_update_post.remove(follow_parts)
     del bpy.types.Scene.milling
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)

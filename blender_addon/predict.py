@@ -79,6 +79,18 @@ def remove_arrows(tag: str = ARROW_TAG) -> None:
                 bpy.data.materials.remove(material)
 
 
+@bpy.app.handlers.persistent
+def follow_parts(scene: bpy.types.Scene, depsgraph=None) -> None:
+    """Hide the arrows, numbers and overlay of a part that is hidden or gone, and show them
+    again with it (a depsgraph handler: hiding a part updates the depsgraph)."""
+    for obj in scene.objects:
+        if obj.get(ARROW_TAG):
+            part = scene.objects.get(obj.get("milling_part", ""))
+            hidden = part is None or not part.visible_get()
+            if obj.hide_get() != hidden:  # only a change: setting it updates the depsgraph
+                obj.hide_set(hidden)
+
+
 def confidence_colour(confidence: float) -> tuple[float, float, float, float]:
     """Red for a guess (1/5, chance), through amber, to green for a sure answer."""
     t = min(max((confidence - 0.2) / 0.8, 0.0), 1.0)
@@ -146,7 +158,8 @@ def show_arrow(
         if len(steps) > 1:
             beyond = world @ Vector(tail_local + side * 0.15 * radius)
             facing = (tail - tip).normalized()
-            _number(scene, number, beyond, facing, 0.25 * (tail - tip).length / 0.8, colour)
+            size = 0.25 * (tail - tip).length / 0.8
+            _number(scene, number, beyond, facing, size, colour, part.name)
         arrows.append(arrow)
     return arrows
 
@@ -177,7 +190,7 @@ def _arrow(scene, name: str, tip: Vector, tail: Vector, colour) -> bpy.types.Obj
 
 
 def _number(
-    scene, number: int, at: Vector, facing: Vector, size: float, colour
+    scene, number: int, at: Vector, facing: Vector, size: float, colour, part: str = ""
 ) -> bpy.types.Object:
     """The setup's number beyond its arrow's tail, read from the side the tool comes from."""
     text = bpy.data.curves.new(f"Milling Setup {number} Number", "FONT")
@@ -188,6 +201,7 @@ def _number(
     obj.matrix_world = Matrix.Translation(at) @ turn
     obj[ARROW_TAG] = True
     obj.show_in_front, obj.hide_select, obj.color = True, True, colour
+    obj["milling_part"] = part
     scene.collection.objects.link(obj)
     return obj
 

@@ -108,6 +108,7 @@ def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
     from shared.stl import write_stl
     from trainer import multiside
 
+    addon.backend = "BUILTIN"  # other modules' tests may have left another choice
     triangles = multiside.build(np.random.default_rng(7), "+Z", 2)[0]
     path = tmp_path / "BlockWithHoleAndSidePocket_from_the_customer.stl"
     write_stl(path, triangles)
@@ -174,3 +175,28 @@ def test_the_import_is_told_from_blenders_own_and_remembers_its_folder(addon):
     assert ours.name == "Import STL (Checked)"
     assert not ours.properties["directory"].is_skip_save  # the browser opens where it was
     assert ours.properties["filepath"].is_skip_save  # never re-imports the last file unasked
+
+
+def test_the_arrows_hide_and_show_with_their_part(addon, tmp_path):
+    import bpy
+
+    from blender_addon.predict import follow_parts, remove_arrows
+    from shared.stl import write_stl
+    from trainer import multiside
+
+    addon.backend = "BUILTIN"
+    write_stl(tmp_path / "two.stl", multiside.build(np.random.default_rng(3), "+Z", 2)[0])
+    assert bpy.ops.milling.import_stl(filepath=str(tmp_path / "two.stl")) == {"FINISHED"}
+    part = bpy.context.view_layer.objects.active
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    marked = [o for o in bpy.data.objects if o.get("milling_arrow")]
+    assert marked and all(o.get("milling_part") == part.name for o in marked)
+    assert follow_parts in bpy.app.handlers.depsgraph_update_post
+    part.hide_set(True)
+    follow_parts(bpy.context.scene)
+    assert all(o.hide_get() for o in marked)
+    part.hide_set(False)
+    follow_parts(bpy.context.scene)
+    assert not any(o.hide_get() for o in marked)
+    bpy.data.objects.remove(part)
+    remove_arrows()
