@@ -8,6 +8,7 @@ modules are imported in `register()` so that the command line never loads them.
 
 def _classes():
     from .interface import MILLING_FH_stl, VIEW3D_PT_milling
+    from .operators.correct import MILLING_OT_correct
     from .operators.import_stl import MILLING_OT_import_stl
     from .operators.predict import MILLING_OT_predict
     from .operators.render_folder import MILLING_OT_render_folder
@@ -20,6 +21,7 @@ def _classes():
         MillingPreferences,
         MillingSceneProperties,
         MILLING_OT_predict,
+        MILLING_OT_correct,
         MILLING_OT_start_server,
         MILLING_OT_stop_server,
         MILLING_OT_render_selected,

@@ -78,6 +78,7 @@ class VIEW3D_PT_milling(bpy.types.Panel):
                 width,
             )
             box.prop(props, "show_setups")
+            box.operator_menu_enum("milling.correct", "direction", icon="GREASEPENCIL")
             if props.prediction_legend:
                 lines(box.column(align=True), props.prediction_legend, "COLOR", width)
         row = box.row(align=True)

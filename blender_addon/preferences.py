@@ -59,8 +59,17 @@ class MillingPreferences(bpy.types.AddonPreferences):
         description="How long Predict waits for your model's answer before it gives up",
     )
 
+    corrections_dir: StringProperty(
+        name="Corrections Folder",
+        subtype="DIR_PATH",
+        description="Where Correct This Answer records parts with the side you give (a "
+        "dataset folder: train with it beside your own data). Empty: milling_corrections in "
+        "your home folder",
+    )
+
     def draw(self, context):
         layout = self.layout
+        layout.prop(self, "corrections_dir")
         layout.prop(self, "backend", expand=True)
         if self.backend == "BUILTIN":
             try:

@@ -80,6 +80,8 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     prediction_label: StringProperty(options=set())
     prediction_plan: StringProperty(options=set())
     """The setup plan, one setup a line (`1. +Z (82 % of the machined area)`); '' for none."""
+    prediction_model: StringProperty(options=set())
+    """The model that gave the last answer (`builtin:face-normals v1-...`)."""
     prediction_legend: StringProperty(options=set())
     """What the overlay's colours mean (`1. +Z blue  2. -Z orange  undercut magenta`)."""
     prediction_probabilities: FloatVectorProperty(

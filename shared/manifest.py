@@ -41,6 +41,10 @@ class Row:
     plan: str = ""
     """Every side the part (as imaged) is milled from, the label first, space-separated (see
     `plans`); '' where the labels gave none (a one-setup part: its label alone)."""
+    origin: str = ""
+    """'feedback' for a part a user corrected in Blender (Correct This Answer); '' otherwise."""
+    answered: str = ""
+    """For a correction: the model's answer it corrects (`-Y 0.62 builtin:face-normals v1-...`)."""
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
@@ -79,6 +83,8 @@ def read(path: str | os.PathLike) -> list[Row]:
                         size=size,
                         source_sha256=record.get("source_sha256") or "",
                         plan=_plan(path, line, label, record.get("plan") or ""),
+                        origin=record.get("origin") or "",
+                        answered=record.get("answered") or "",
                     )
                 )
             return rows

@@ -85,6 +85,7 @@ def checkpoint_saver(
     """The end-of-epoch hook (Validation.after_epoch) that writes a checkpoint of this phase."""
     settings = asdict(config) | {
         "data": str(config.data.resolve()),
+        "more_data": [str(p.resolve()) for p in config.more_data],
         "checkpoint_dir": str(folder.parent),
     }
 

@@ -51,6 +51,7 @@ def option(
     type: Any = None,
     factory: Any = None,
     show_default: bool = True,
+    nargs: str | None = None,
 ) -> Any:
     """A config field with what its command-line option needs; no `help`: not an option."""
     metadata = {
@@ -60,6 +61,7 @@ def option(
         "metavar": metavar,
         "type": type,
         "show_default": show_default,
+        "nargs": nargs,
     }
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
@@ -75,7 +77,14 @@ def _again(cls: type, name: str, default: Any) -> Any:
 class RunConfig:
     """What every training run has: data, split, optimisation basics, tracking."""
 
-    data: Path = option(help="folder with manifest.csv and the meta-images", metavar="DIR")
+    data: Path = option(
+        help="folder with manifest.csv and the meta-images; several folders are learned from "
+        "together (say your generated parts and the corrections made in Blender)",
+        metavar="DIR",
+        nargs="+",
+    )
+    more_data: tuple[Path, ...] = ()
+    """The folders after the first of --data."""
     epochs: int = option(
         10,
         "epochs of the head phase, or of all training from scratch (the face-normal model: "
@@ -104,7 +113,11 @@ class RunConfig:
     progress: bool = option(True, "no progress output", flag="--quiet")
 
     def __post_init__(self) -> None:
+        if isinstance(self.data, list | tuple):  # --data A B ...
+            first, *rest = self.data
+            self.data, self.more_data = first, (*self.more_data, *rest)
         self.data = Path(self.data)
+        self.more_data = tuple(Path(p) for p in self.more_data)
         if (
             not 0 < self.val_fraction < 1
             or not 0 < self.test_fraction < 1
@@ -117,7 +130,10 @@ class RunConfig:
 
     def as_params(self) -> dict[str, str]:
         """Every setting as a flat string dict (MLflow params)."""
-        return {k: str(v) for k, v in asdict(self).items() if k != "progress"}
+        out = {k: str(v) for k, v in asdict(self).items() if k not in ("progress", "more_data")}
+        if self.more_data:  # the folders after the first of --data
+            out["more_data"] = " ".join(map(str, self.more_data))
+        return out
 
 
 @dataclass

@@ -122,6 +122,30 @@ def load(folder: Path, progress: bool = True) -> Dataset:
     return data
 
 
+def load_all(folders: list[Path], progress: bool = True) -> Dataset:
+    """`load` of one folder, or of several as one dataset (their meta-images must have one
+    size): each part id is prefixed with its folder's name, so that parts of two folders are
+    never one part to the split."""
+    loaded = [load(f, progress) for f in folders]
+    if len(loaded) == 1:
+        return loaded[0]
+    sizes = {d.size: d.folder for d in loaded}
+    if len(sizes) > 1:
+        (a, fa), (b, fb) = list(sizes.items())[:2]
+        raise DataError(
+            f"{fb}: its meta-images are {b} px and those of {fa} {a} px: render them at one "
+            "size (--size) to learn from both"
+        )
+    names = [d.folder.resolve().name or str(i) for i, d in enumerate(loaded)]
+    names = [n if names.count(n) == 1 else f"{n}{i}" for i, n in enumerate(names)]
+    out = Dataset(loaded[0].folder, [], loaded[0].size)
+    for name, d in zip(names, loaded, strict=True):
+        out.examples += [replace(e, part_id=f"{name}/{e.part_id}") for e in d.examples]
+        out.skipped.update(d.skipped)
+        out.first_problems += d.first_problems[: 5 - len(out.first_problems)]
+    return out
+
+
 MULTI_SETUP = "of parts that need several setups (multi_setup: skip)"
 
 

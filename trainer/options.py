@@ -54,6 +54,7 @@ def add_options(
             required=required and f.name not in optional,
             default=None,
             help=help,
+            **({"nargs": meta["nargs"]} if meta.get("nargs") else {}),
         )
 
 

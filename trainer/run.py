@@ -79,7 +79,7 @@ class TrainResult:
 def prepare(config: RunConfig, one_setup: bool = False) -> Prepared:
     """Load and check the manifest (`one_setup`: without the images of parts that need several
     setups), split by part, fingerprint: all before any run starts."""
-    dataset = data.load(config.data, progress=config.progress)
+    dataset = data.load_all([config.data, *config.more_data], progress=config.progress)
     if one_setup:
         dataset = data.one_setup(dataset)
     assignment = data.split(

@@ -15,7 +15,7 @@ def clear_answer(props) -> None:
     """Forget the last answer: the panel's lines, and the arrows and overlay in the scene."""
     predict.remove_arrows()
     props.prediction_part = props.prediction_label = props.prediction_plan = ""
-    props.prediction_legend = ""
+    props.prediction_legend = props.prediction_model = ""
 
 
 class MILLING_OT_predict(bpy.types.Operator):
@@ -117,6 +117,7 @@ class MILLING_OT_predict(bpy.types.Operator):
                 props.prediction_legend = overlay.legend(plan)
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"Answered by {source}"  # the answer itself is the line below it
+        props.prediction_model = source
         props.status_error = False
         self.report(
             {"INFO"},

@@ -79,6 +79,9 @@ class Recorder:
         shown = getattr(bpy.ops, group).__getattr__(name).get_rna_type().name
         self._add("operator", shown if text is None else text, icon)
 
+    def operator_menu_enum(self, idname, property, text=None, icon="NONE"):
+        self.operator(idname, text=text, icon=icon)
+
     def progress(self, factor=0.0, type="BAR", text=""):
         self._add("progress", text, "NONE")
 
@@ -132,6 +135,7 @@ def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
     for word in ("BlockWithHoleAndSidePocket_from_the_customer", "Setup", "rendered", "blue"):
         assert word in joined.replace(" ", "") or word in joined, word  # nothing lost, only wrapped
     assert "Output folder:" in texts and "STL folder:" in texts
+    assert "Correct This Answer" in texts
     assert any(t.startswith("Answered by builtin:face-normals") for t in texts)
     props.show_setups = False
     from blender_addon.predict import remove_arrows

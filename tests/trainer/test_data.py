@@ -234,3 +234,21 @@ def test_the_image_model_learns_whole_plans_with_a_plan_head(dataset, tmp_path):
     model, _, _ = registry.load(result.model_uri)
     assert model.unwrap_python_model().model.output_shape[-1] == 11
     assert registry.version_tags(result.version)["test_plan_exact"]
+
+
+def test_several_folders_are_one_dataset_their_parts_kept_apart(tmp_path):
+    from trainer.config import TrainConfig
+
+    write_dataset(tmp_path / "a", parts=10, variants=2, size=100)
+    write_dataset(tmp_path / "b" / "a", parts=5, variants=1, size=100)
+    both = data.load_all([tmp_path / "a", tmp_path / "b" / "a"], progress=False)
+    assert len(both.examples) == 25
+    ids = {e.part_id for e in both.examples}
+    assert len(ids) == 15 and all("/" in i for i in ids)  # same folder name: still two parts
+    write_dataset(tmp_path / "big", parts=5, variants=1, size=200)
+    with pytest.raises(data.DataError, match=r"200 px and those of .* 100 px"):
+        data.load_all([tmp_path / "a", tmp_path / "big"], progress=False)
+    config = TrainConfig(data=[tmp_path / "a", tmp_path / "big"], weights="none")
+    assert config.data == tmp_path / "a" and config.more_data == (tmp_path / "big",)
+    assert config.as_params()["more_data"] == str(tmp_path / "big")
+    assert "more_data" not in TrainConfig(data=tmp_path / "a", weights="none").as_params()
