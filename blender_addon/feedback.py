@@ -5,13 +5,13 @@ that `python -m trainer train --data YOUR_DATA CORRECTIONS` learns from both."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ._shared import atomic, manifest, stl
+from .utils.jobs import part_file_id
 
 FEEDBACK = "feedback"
 """The manifest's `origin` of a corrected part."""
@@ -20,11 +20,6 @@ FEEDBACK = "feedback"
 def default_folder() -> Path:
     """Where corrections go when the preferences name no folder."""
     return Path.home() / "milling_corrections"
-
-
-def part_id(name: str) -> str:
-    """A file-safe id for an object name (`Part 1(4)` -> `Part_1_4`)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "part"
 
 
 def record(
@@ -39,7 +34,7 @@ def record(
     """Write the part's STL copy (parts/ID.stl), its meta-image (ID.png, `render(triangles,
     size)`) and its manifest row (label, origin feedback, the answer it corrects) into `folder`;
     a part corrected again keeps only its last correction. Each file is written whole."""
-    pid = part_id(name)
+    pid = part_file_id(name)  # as Render Folder and Render Selected name it
     (folder / "parts").mkdir(parents=True, exist_ok=True)
     with atomic.replacing(folder / "parts" / f"{pid}.stl") as tmp:
         stl.write_stl(tmp, triangles)

@@ -12,6 +12,7 @@ from ._shared import manifest, metaimage
 from .batch import write_meta_image
 from .dataset import merge_manifest
 from .engines import open_renderer
+from .utils import jobs
 
 
 def object_triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
@@ -65,7 +66,7 @@ class SelectionJob:
         if self._renderer is None:
             self._renderer = open_renderer("auto", self.size)
         digest = hashlib.sha256(triangles.astype("<f8").tobytes()).hexdigest()
-        image = f"{bpy.path.clean_name(obj.name)}.png"
+        image = f"{jobs.part_file_id(obj.name)}.png"  # named as Render Folder names its file
         record = metaimage.provenance(digest, "none", self.size, self._renderer.engine)
         write_meta_image(self._renderer, triangles, self.out / image, record)
         self.rows.append(

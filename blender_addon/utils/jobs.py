@@ -6,6 +6,7 @@ import csv
 import hashlib
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,6 +286,12 @@ def shard(parts: list[Part], index: int, count: int) -> list[Part]:
     """
     order = {pid: i for i, pid in enumerate(sorted(p.part_id for p in parts))}
     return [p for p in parts if order[p.part_id] % count == index]
+
+
+def part_file_id(name: str) -> str:
+    """An object's name as a part id and file name, as Render Folder names a part by its STL
+    file's stem: only characters no file name may hold become `_` (`Part 1(4)` stays)."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "part"
 
 
 def image_name(part_id: str, rotation: str) -> str:

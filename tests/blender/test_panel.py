@@ -204,3 +204,36 @@ def test_the_arrows_hide_and_show_with_their_part(addon, tmp_path):
     assert not any(o.hide_get() for o in marked)
     bpy.data.objects.remove(part)
     remove_arrows()
+
+
+def test_render_selected_and_render_folder_name_a_part_alike(addon, tmp_path):
+    import bpy
+
+    from shared import manifest
+    from shared.stl import write_stl
+    from trainer import multiside
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    write_stl(
+        parts / "Part Studio 1 - Part 1(4).stl",
+        multiside.build(np.random.default_rng(5), "+Z", 1)[0],
+    )
+    for old in [o for o in bpy.data.objects if o.name.startswith("Part Studio")]:
+        bpy.data.objects.remove(old)  # an earlier test's: the import would be named .001
+    props = bpy.context.scene.milling
+    props.output_dir, props.size, props.label = str(tmp_path / "out"), 100, "+Z"
+    assert bpy.ops.milling.import_stl(filepath=str(parts / "Part Studio 1 - Part 1(4).stl")) == {
+        "FINISHED"
+    }
+    assert bpy.ops.milling.render_selected() == {"FINISHED"}
+    props.input_dir, props.labels_csv, props.rotations = str(parts), "", False
+    assert bpy.ops.milling.render_folder() == {"FINISHED"}
+    rows = manifest.read(tmp_path / "out" / manifest.FILENAME)
+    assert {(r.image, r.part_id) for r in rows} == {
+        ("Part Studio 1 - Part 1(4).png", "Part Studio 1 - Part 1(4)")
+    }
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        "Part Studio 1 - Part 1(4).png"
+    ]
+    bpy.data.objects.remove(bpy.context.view_layer.objects.active)
