@@ -238,10 +238,8 @@ def _read_rgb(path: Path) -> np.ndarray:
 
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Silence Blender's per-render 'Saved: ...' lines (they would corrupt piped output)."""
-    if not bpy.app.background:
-        yield
-        return
+    """Silence Blender's per-render 'Saved: ...' and 'Time: ...' lines: they would corrupt piped
+    output headless, and in the application they filled the console, two lines an image."""
     sys.stdout.flush()
     saved = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
