@@ -24,6 +24,8 @@ from blender_addon.engines import ENGINES, NAMES
 from blender_addon.utils import client, jobs
 from blender_addon.utils.jobs import UsageError
 
+BLENDER_PROG = "blender --background --python-exit-code 1 --python blender_addon/cli.py"
+
 EPILOG = """\
 exit codes: 0 all done, 1 some inputs failed (each named on stderr), 2 usage error
 
@@ -48,8 +50,9 @@ def blender_too_old(version: tuple, version_string: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    under_blender = Path(sys.argv[0]).name.lower().startswith("blender")  # the binary's argv
     parser = argparse.ArgumentParser(
-        prog="python -m blender_addon",
+        prog=f"{BLENDER_PROG} --" if under_blender else "python -m blender_addon",
         description="Milling Directions: render STL parts into 10x10 normal-map meta-images.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -102,6 +102,15 @@ def test_nothing_readable_leaves_nothing_behind(tmp_path):
     assert result.returncode == 1 and (tmp_path / "kept").is_dir()
 
 
+def test_usage_names_the_command_the_user_ran(monkeypatch):
+    from blender_addon import cli
+
+    monkeypatch.setattr(sys, "argv", ["/opt/blender/blender", "-b", "--python", "cli.py", "--"])
+    assert cli.build_parser().prog == f"{cli.BLENDER_PROG} --"
+    monkeypatch.setattr(sys, "argv", ["/repo/blender_addon/__main__.py", "render"])
+    assert cli.build_parser().prog == "python -m blender_addon"
+
+
 def test_help_explains_the_command():
     result = cli("render", "--help")
     assert result.returncode == 0
