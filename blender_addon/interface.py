@@ -15,7 +15,8 @@ class VIEW3D_PT_milling(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.milling
-        scale = context.preferences.view.ui_scale
+        prefs = context.preferences  # the effective scale (0 in background mode), else the user's
+        scale = prefs.system.ui_scale or prefs.view.ui_scale
         width = (context.region.width - MARGIN * scale, scale)  # what a line may take
         self.draw_prediction(layout, props, width)
 
@@ -86,9 +87,10 @@ class VIEW3D_PT_milling(bpy.types.Panel):
         row.operator("milling.stop_server", icon="PAUSE", text="Stop")
 
 
-MARGIN = 72
+MARGIN = 100
 """Pixels of the sidebar a boxed label's text cannot use (at UI scale 1): the category tabs,
-the panel's and the box's padding, the icon."""
+the panel's and the box's padding, the icon, and room for the font's hinting (measured on
+screenshots of Blender 4.3: a 291 px sidebar leaves about 195 px of text)."""
 FONT_PX = 11
 """Blender's interface text size at UI scale 1."""
 

@@ -19,7 +19,8 @@ def clear_answer(props) -> None:
 
 
 class MILLING_OT_predict(bpy.types.Operator):
-    """Ask the model (built-in, or your champion) from which side the active part is milled"""
+    """Ask the model chosen in the add-on's preferences from which sides the active part is
+    milled"""
 
     bl_idname = "milling.predict"
     bl_label = "Predict Milling Direction"

@@ -26,7 +26,8 @@ def stop_server() -> bool:
 
 
 class MILLING_OT_start_server(bpy.types.Operator):
-    """Serve the champion of the preferences Python's checkout and let Predict ask it"""
+    """Start a model server with your best trained model (the Python set in the preferences
+    and its checkout's models), and let Predict ask it"""
 
     bl_idname = "milling.start_server"
     bl_label = "Start Local Model Server"
