@@ -394,6 +394,6 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
-    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
-    sys.exit(main(argv))
+if __name__ == "__main__":  # as a script: under Blender, whose banner must come out first
+    __import__("blender_addon.console").console.flush_blender_output()
+    sys.exit(main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]))
