@@ -208,6 +208,28 @@ def main() -> int:
             print("gui check: FAILED: Blender gave no facts")
             return 1
         facts = json.loads(line[len("GUI_FACTS ") :])
+        for folder in ("blender_addon", "shared"):  # the command line, headless, as a user runs it
+            shutil.copytree(ROOT / folder, work / "repo" / folder)
+        script = str(seen / "repo" / "blender_addon" / "cli.py")
+        headless = subprocess.run(
+            [
+                *prefix,
+                args.blender,
+                "-b",
+                "--python-exit-code",
+                "1",
+                "--python",
+                script,
+                "--",
+                "predict",
+                str(seen / part.name),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=args.timeout,
+        )
+        lines = headless.stdout.splitlines()
+        facts["headless_predict"] = {"exit": headless.returncode, "stdout": lines}
         args.out.mkdir(parents=True, exist_ok=True)
         for shot in (work / "out").glob("*.png"):  # the sidebar, and the whole window
             shutil.copyfile(shot, args.out / shot.name)
@@ -217,6 +239,8 @@ def main() -> int:
         and facts["predict"] == ["FINISHED"]
         and facts["arrows"]
         and facts["predict_camera"][0] == "ERROR"
+        and facts["headless_predict"]["exit"] == 0
+        and facts["headless_predict"]["stdout"][-1].startswith("{")  # the JSON comes last
         and all((args.out / f"{n}.png").is_file() for n in SHOTS)
     )
     print(

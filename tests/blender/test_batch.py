@@ -376,17 +376,3 @@ def test_the_panels_folder_job_renders_one_image_per_step(tmp_path):
     assert again.done == 6 and len(manifest.read(tmp_path / "out" / "manifest.csv")) == 4
     again.close()
     assert len(manifest.read(tmp_path / "out" / "manifest.csv")) == 6
-
-
-def test_blenders_buffered_banner_comes_out_before_the_json_lines():
-    """Under `blender --background` the banner waits in the C library's stdout buffer; the
-    script flushes it first, so that it does not land after the JSON lines (seen on 4.3.2)."""
-    code = (
-        "import ctypes; ctypes.CDLL(None).printf(b'Blender 4.3.2\\n');"
-        "from blender_addon.console import flush_blender_output; flush_blender_output();"
-        "print('{\"input\": 1}', flush=True)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    ).stdout
-    assert out.splitlines() == ["Blender 4.3.2", '{"input": 1}']

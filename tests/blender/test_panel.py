@@ -246,3 +246,20 @@ def test_the_buttons_tooltips_speak_plainly(addon):
     for name in ("predict", "start_server", "stop_server", "correct", "import_stl"):
         tip = getattr(bpy.ops.milling, name).get_rna_type().description
         assert tip and "champion" not in tip and "python -m" not in tip, (name, tip)
+
+
+def test_the_gui_check_says_so_and_passes_where_there_is_no_blender_application(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.blender.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "bench/gui_check.py", "--blender", str(tmp_path / "no-blender")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gui check: skipped: needs a Blender 4.2 or newer application")
