@@ -1,10 +1,11 @@
 """A real-GUI check a person can rerun: start the Blender application under Xvfb (software
 OpenGL), install the extension zip through Blender's own extension installer, import a part,
 click Predict with the built-in model, Render Folder, and an error (Predict with the camera
-selected), and save a screenshot of the sidebar (and of the whole window) after each. The
-operators run as the panel's buttons run them, called from a script: a script's calls push no
-undo steps, so Ctrl+Z is not checked here (simulated clicks did not reach the buttons under
-Xvfb).
+selected), and save a screenshot of the sidebar (and of the whole window) after each. Import
+and Predict run as their buttons run them, each pushing its undo step (a script's plain call
+pushes none; simulated clicks did not reach the buttons under Xvfb); then one undo must take
+the answer away and leave the part, and redo bring it back. Last, `predict` headless under the
+same Blender must print its JSON after Blender's banner.
 
     python bench/gui_check.py [--blender PATH] [--chroot DIR] [--out build/gui]
 
@@ -85,11 +86,17 @@ def steps():
     area.spaces.active.show_region_ui = True
     yield 0.5
     region.active_panel_category = "Milling"
-    facts["import"] = run(bpy.ops.milling.import_stl, filepath=PART)
-    facts["predict"] = run(bpy.ops.milling.predict, "INVOKE_DEFAULT")  # what the button runs
+    # as the buttons run them: invoked, each pushing its undo step (undo=True)
+    facts["import"] = run(bpy.ops.milling.import_stl, "EXEC_DEFAULT", True, filepath=PART)
+    part = bpy.context.view_layer.objects.active.name
+    facts["predict"] = run(bpy.ops.milling.predict, "INVOKE_DEFAULT", True)
     facts["arrows"] = arrows()
     yield 0.5
     shot("after_predict")
+    facts["undo"] = run(bpy.ops.ed.undo)
+    facts["after_undo"] = {"arrows": arrows(), "part": part in bpy.data.objects}
+    facts["redo"] = run(bpy.ops.ed.redo)
+    facts["after_redo"] = {"arrows": arrows(), "part": part in bpy.data.objects}
     props = bpy.context.scene.milling
     props.input_dir, props.output_dir, props.size = FOLDER, OUT + "/images", 100
     facts["render_folder"] = run(bpy.ops.milling.render_folder)
@@ -238,6 +245,8 @@ def main() -> int:
         "failed" not in facts
         and facts["predict"] == ["FINISHED"]
         and facts["arrows"]
+        and facts["after_undo"] == {"arrows": [], "part": True}
+        and facts["after_redo"]["arrows"] == facts["arrows"]
         and facts["predict_camera"][0] == "ERROR"
         and facts["headless_predict"]["exit"] == 0
         and facts["headless_predict"]["stdout"][-1].startswith("{")  # the JSON comes last
