@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.real import read_labels
-from shared import classes
+from shared import classes, manifest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,8 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         line = next(x for x in planned.splitlines() if x.strip().startswith(name))
         assert "real multi-setup parts: exact " in line and "primary " in line, line
     assert planned.count("unseen multi-side blocks: exact ") == 2
-    rows = (tmp_path / "demo/images_train/manifest.csv").read_text().splitlines()[1:]
-    assert any(len(r.rsplit(",", 1)[1].split()) > 1 for r in rows)  # plans of several sides
+    rows = manifest.read(tmp_path / "demo/images_train/manifest.csv")
+    assert any(len(r.plan.split()) > 1 for r in rows)  # plans of several sides
     families = {
         line.split(",")[2]
         for line in (tmp_path / "demo/parts_train/labels.csv").read_text().splitlines()[1:]
