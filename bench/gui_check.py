@@ -215,6 +215,9 @@ def main() -> int:
             print("gui check: FAILED: Blender gave no facts")
             return 1
         facts = json.loads(line[len("GUI_FACTS ") :])
+        facts["console_render_lines"] = sum(  # Cycles' per-image lines (Render Folder ran)
+            x.startswith(("Saved:", "Time:")) for x in done.stdout.splitlines()
+        )
         for folder in ("blender_addon", "shared"):  # the command line, headless, as a user runs it
             shutil.copytree(ROOT / folder, work / "repo" / folder)
         script = str(seen / "repo" / "blender_addon" / "cli.py")
@@ -247,6 +250,7 @@ def main() -> int:
         and facts["arrows"]
         and facts["after_undo"] == {"arrows": [], "part": True}
         and facts["after_redo"]["arrows"] == facts["arrows"]
+        and facts["console_render_lines"] == 0
         and facts["predict_camera"][0] == "ERROR"
         and facts["headless_predict"]["exit"] == 0
         and facts["headless_predict"]["stdout"][-1].startswith("{")  # the JSON comes last
