@@ -1,6 +1,7 @@
 """Blender tests: the real `bpy` module (PyPI), rendering with Cycles on the CPU, and the
 Embree engine beside it (the `renderer` fixture runs a test on both)."""
 
+import importlib
 import io
 import os
 import subprocess
@@ -29,6 +30,19 @@ def embree():
 
     with RaycastRenderer(600) as r:
         yield r
+
+
+@pytest.fixture(scope="module")
+def addon():
+    """The add-on enabled as an add-on, answering with its built-in model; its preferences."""
+    import bpy
+
+    addon_utils = importlib.import_module("addon_utils")  # importable once bpy is loaded
+    addon_utils.enable("blender_addon", default_set=True)
+    prefs = bpy.context.preferences.addons["blender_addon"].preferences
+    prefs.backend = "BUILTIN"
+    yield prefs
+    addon_utils.disable("blender_addon")
 
 
 @pytest.fixture(params=["cycles", "embree"])

@@ -1,8 +1,6 @@
 """The correction loop: Predict, Correct This Answer (real bpy), then a training run that reads
 the corrections folder beside the generated data."""
 
-import importlib
-
 import numpy as np
 import pytest
 
@@ -12,18 +10,6 @@ from shared.stl import read_stl, write_stl
 from trainer import multiside
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import bpy
-
-    addon_utils = importlib.import_module("addon_utils")
-    addon_utils.enable("blender_addon", default_set=True)
-    prefs = bpy.context.preferences.addons["blender_addon"].preferences
-    prefs.backend = "BUILTIN"
-    yield prefs
-    addon_utils.disable("blender_addon")
 
 
 def _predict_part(tmp_path, name: str, seed: int):

@@ -1,21 +1,10 @@
 """What the panel tells a user: errors where the answer or the report was, in the panel's own
 words (real bpy)."""
 
-import importlib
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import bpy
-
-    addon_utils = importlib.import_module("addon_utils")
-    addon_utils.enable("blender_addon", default_set=True)
-    yield bpy.context.preferences.addons["blender_addon"].preferences
-    addon_utils.disable("blender_addon")
 
 
 def test_a_render_folder_mistake_replaces_the_last_report_in_the_panels_words(addon, tmp_path):

@@ -1,8 +1,6 @@
 """The setup plan in Blender (real bpy): the built-in model's plan as numbered arrows, the panel's
 list with each setup's share of the machined area, and the BVH caster behind those shares."""
 
-import importlib
-
 import numpy as np
 import pytest
 
@@ -10,18 +8,6 @@ from shared import axisrays, classes, plans, setups
 from shared.prediction import Prediction
 from shared.stl import write_stl
 from trainer import multiside
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import bpy
-
-    addon_utils = importlib.import_module("addon_utils")
-    addon_utils.enable("blender_addon", default_set=True)
-    prefs = bpy.context.preferences.addons["blender_addon"].preferences
-    prefs.backend = "BUILTIN"
-    yield prefs
-    addon_utils.disable("blender_addon")
 
 
 def _block(sides: int, label: str = "+Z") -> np.ndarray:
