@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by Blender: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blender_addon import batch, setups
+from blender_addon import batch, console, setups
 from blender_addon._shared import metaimage, stl
 from blender_addon.engines import ENGINES, NAMES
 from blender_addon.utils import client, jobs
@@ -395,5 +395,5 @@ def _render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # as a script: under Blender, whose banner must come out first
-    __import__("blender_addon.console").console.flush_blender_output()
+    console.flush_blender_output()
     sys.exit(main(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]))
