@@ -301,9 +301,7 @@ def _predict(args: argparse.Namespace) -> int:
             print("error: the 'bpy' module is not installed: run `make setup`", file=sys.stderr)
             return 2
         online, render = online or online_access(), meta_image
-    from blender_addon.setups import caster
-
-    answers, errors = client.predict_files(args.inputs, settings, online, render, caster)
+    answers, errors = client.predict_files(args.inputs, settings, online, render, setups.caster)
     for path, answer in answers:
         print(json.dumps(answer.as_json(path)), flush=True)
     for line in errors:

@@ -4,14 +4,13 @@ that `python -m trainer train --data YOUR_DATA CORRECTIONS` learns from both."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ._shared import atomic, manifest, stl
-from .utils.jobs import part_file_id
+from .utils.jobs import part_file_id, sha256_file
 
 FEEDBACK = "feedback"
 """The manifest's `origin` of a corrected part."""
@@ -38,7 +37,7 @@ def record(
     (folder / "parts").mkdir(parents=True, exist_ok=True)
     with atomic.replacing(folder / "parts" / f"{pid}.stl") as tmp:
         stl.write_stl(tmp, triangles)
-        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        digest = sha256_file(tmp)
     atomic.write_bytes(folder / f"{pid}.png", render(triangles, size))
     row = manifest.Row(
         f"{pid}.png", label, pid, f"parts/{pid}.stl", "none", size, digest, "", FEEDBACK, answered

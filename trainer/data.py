@@ -287,7 +287,9 @@ def pipeline(
     paths = [str(e.path) for e in examples]
     labels = np.array([e.y for e in examples], dtype=np.int32)
     if plan:
-        labels = np.array([[e.y, *plans.targets(e.plan)] for e in examples], dtype=np.float32)
+        from . import planhead  # keras: only where a plan head trains
+
+        labels = planhead.targets(examples)
     if not training and len(paths) % multiple:
         fill = multiple - len(paths) % multiple
         paths, labels = (

@@ -61,7 +61,7 @@ def shuffle_tiles(images: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor
 HALF_TURN = (1, 0, 3, 2, 4)
 """Class index after a 180 degree turn about Z: +X <-> -X, +Y <-> -Y, +Z stays (the order of
 shared.classes.CLASSES)."""
-PLAN_HALF_TURN = (1, 0, 3, 2, 4, 5)
+PLAN_HALF_TURN = (*HALF_TURN, len(HALF_TURN))
 """The same for the plan head's columns (shared.plans.DIRECTIONS: the classes, then -Z)."""
 
 

@@ -39,7 +39,13 @@ class MILLING_OT_correct(bpy.types.Operator):
         triangles = object_triangles(part, context.evaluated_depsgraph_get())
         try:
             row = feedback.record(
-                folder, part.name, triangles, self.direction, answered, props.size, _render
+                folder,
+                part.name,
+                triangles,
+                self.direction,
+                answered,
+                props.size,
+                predict.meta_image,
             )
         except (OSError, ValueError) as e:
             props.status, props.status_error = f"{folder}: cannot record the correction ({e})", True
@@ -53,7 +59,3 @@ class MILLING_OT_correct(bpy.types.Operator):
         self.report({"INFO"}, f"recorded {row.image} as {self.direction} in {folder}")
         redraw(context)
         return {"FINISHED"}
-
-
-def _render(triangles, size: int) -> bytes:
-    return predict.meta_image(triangles, size)
