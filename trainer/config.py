@@ -19,8 +19,12 @@ VARIANTS: dict[str, int] = {
     "B5": 456,
     "B6": 528,
     "B7": 600,
+    "LITE0": 224,
+    "LITE1": 240,
+    "LITE2": 260,
 }
-"""EfficientNet variant -> input resolution (the table in the Keras documentation)."""
+"""EfficientNet variant -> input resolution (the table in the Keras documentation; Lite: the
+EfficientNet-Lite paper's). Lite's ImageNet weights come with the trainer (lite.py)."""
 
 POOLINGS = ("max", "avg", "cells")
 BASES = ("auto", "efficientnet", "none")

@@ -9,6 +9,7 @@ From scratch (weights 'none') the whole network trains in one phase.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import keras
@@ -16,10 +17,11 @@ from keras import layers
 
 from shared import classes
 
-from . import planhead, views
+from . import lite, planhead, torchfile, views
 from .errors import TrainerError
 
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
+BASES |= {v: lambda v=v, **kw: _lite(v, **kw) for v in lite.LITE}
 DROP_CONNECT = 0.2
 """The drop-connect rate Keras builds EfficientNet with (for its last block)."""
 WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/"
@@ -33,6 +35,12 @@ def resolve_weights(weights: str, variant: str) -> tuple[str | None, str]:
     """(argument for keras.applications, description logged with the run)."""
     if weights.lower() == "none":
         return None, "none (random initialisation)"
+    if weights.lower() == "imagenet" and variant in lite.LITE:
+        try:
+            path, used = lite.cached(variant)
+        except (FileNotFoundError, torchfile.TorchFileError) as e:
+            raise WeightsError(str(e)) from None
+        return str(path), used
     if weights.lower() == "imagenet":
         _fetch_imagenet(variant)
         return "imagenet", "imagenet (Keras EfficientNet ImageNet weights, no top)"
@@ -41,8 +49,14 @@ def resolve_weights(weights: str, variant: str) -> tuple[str | None, str]:
         raise WeightsError(
             f"{path}: weights file not found (use --weights imagenet, none, or a local file)"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return str(path), f"file {path.resolve()} (sha256 {digest})"
+
+
+def weights_digest(used: str) -> str:
+    """The SHA-256 of the weights file a `resolve_weights` description names, else ''."""
+    found = re.search(r"sha256 ([0-9a-f]{64})", used)
+    return found.group(1) if found else ""
 
 
 def _fetch_imagenet(variant: str) -> None:
@@ -55,6 +69,14 @@ def _fetch_imagenet(variant: str) -> None:
             f"cannot download ImageNet weights for EfficientNet{variant} ({type(e).__name__}); "
             "without network use --weights none, or --weights PATH to a local weights file"
         ) from None
+
+
+def _lite(variant: str, include_top: bool, weights: str | None, input_shape) -> keras.Model:
+    """EfficientNet-Lite called as keras.applications' builders are (lite.py)."""
+    net = lite.base(variant, input_shape[0], include_top)
+    if weights is not None:
+        net.load_weights(weights)
+    return net
 
 
 def build(

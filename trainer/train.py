@@ -106,6 +106,7 @@ def _train(
                 ready,
                 scratch,
                 weights_used=weights_used,
+                weights_sha256=model.weights_digest(weights_used),
                 schedule=_schedule(config),
                 **layout,
             )
