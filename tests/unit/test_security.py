@@ -46,3 +46,30 @@ def test_models_come_only_from_the_tracking_store(tmp_path):
         with pytest.raises(tracking.TrackingError, match="not a model of the tracking store"):
             registry.resolve(uri)
     assert registry.resolve("runs:/abc/model") == ("runs:/abc/model", "")
+
+
+def test_the_trainer_unpickles_only_through_the_tensors_only_reader():
+    """pickle appears in trainer/torchfile.py alone, and there behind find_class."""
+    users = sorted(
+        name
+        for name, tree in _sources("trainer")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import) and any(a.name == "pickle" for a in node.names)
+    )
+    assert users == ["trainer/torchfile.py"]
+    (tree,) = [t for name, t in _sources("trainer") if name == "trainer/torchfile.py"]
+    unpicklers = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.bases]
+    assert {f.name for c in unpicklers for f in c.body if isinstance(f, ast.FunctionDef)} >= {
+        "find_class",
+        "persistent_load",
+    }
+    loads = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id == "pickle"
+        and n.func.attr in ("load", "loads")
+    ]
+    assert not loads, "pickle.load/loads would skip the allow-list"
