@@ -2,7 +2,7 @@
 
 Rows (each trained with `python -m trainer train` into its own MLflow store under --out):
 - pretrained Lite0, frozen base then the top layers (`--view-units 0`);
-- pretrained Lite0 beside the view-colour path;
+- pretrained Lite0 beside the view-colour path (at --lite-size, and at Lite0's own 224 px);
 - Lite0 from scratch (`--weights none --base efficientnet`);
 - the view-colour path alone (the demo's recipe);
 - the face-normal model (`baseline`), for reference.
@@ -12,7 +12,7 @@ first), 5-class accuracy on the real one-setup cases (bench/real.py: its rendere
 are reused from the demo), and the training minutes here. A row already measured (its JSON in
 --out) is not trained again; --again trains it anew.
 
-    python bench/pretrained.py                       # every row (about an hour on 2 cores)
+    python bench/pretrained.py                       # every row (about 1.5 hours on 2 cores)
     python bench/pretrained.py --rows lite0-frozen,view-colours --lite-size 128
 """
 
@@ -51,6 +51,10 @@ def rows(args) -> dict[str, tuple[str, list[str]]]:
         "lite0-views": (
             "pretrained Lite0 beside view colours",
             ["train", *LITE, "--weights", "imagenet", "--view-units", "64", *size, *tuned],
+        ),
+        "lite0-views-224": (
+            "the same at Lite0's own 224 px",
+            ["train", *LITE, "--weights", "imagenet", "--view-units", "64", *tuned],
         ),
         "lite0-scratch": (
             "Lite0 from scratch",

@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tune.add_argument("--trials", type=int, required=True, help="number of training runs")
     tune.add_argument(
-        "--variants", default="B0,B1", help="comma-separated variants to try (default: %(default)s)"
+        "--variants",
+        help="comma-separated EfficientNet variants to try, e.g. B0,B1 or LITE0 (naming them "
+        "makes --base auto use EfficientNet; default: the view-colour path alone)",
     )
     tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     add_options(tune, TrainConfig, skip=("variant", "checkpoints", "checkpoint_dir"))
@@ -253,18 +255,23 @@ def _tune(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from trainer.config import VARIANTS
     from trainer.tune import tune
 
-    variants = [v.strip().upper() for v in args.variants.split(",") if v.strip()]
+    given = args.variants is not None
+    variants = [v.strip().upper() for v in (args.variants or "").split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
+    if unknown or (given and not variants):
         parser.error(
             f"--variants: unknown {', '.join(unknown) or '(none given)'}; "
             f"choose from {', '.join(VARIANTS)}"
         )
     if args.trials < 1:
         parser.error("--trials must be at least 1")
-    config = config_from_args(TrainConfig, args, variant=variants[0])
+    config = config_from_args(TrainConfig, args, **({"variant": variants[0]} if given else {}))
     summary = tune(
-        config, args.trials, variants, args.timeout, explicit_size=args.image_size is not None
+        config,
+        args.trials,
+        variants or [config.variant],
+        args.timeout,
+        explicit_size=args.image_size is not None,
     )
     print(
         f"best of {summary['trials']} trials: {summary['best_params']} (validation score "

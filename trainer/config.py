@@ -26,6 +26,7 @@ VARIANTS: dict[str, int] = {
 """EfficientNet variant -> input resolution (the table in the Keras documentation; Lite: the
 EfficientNet-Lite paper's). Lite's ImageNet weights come with the trainer (lite.py)."""
 
+DEFAULT_VARIANT = "B0"
 POOLINGS = ("max", "avg", "cells")
 BASES = ("auto", "efficientnet", "none")
 VIEW_IMAGE_SIZE = 100
@@ -147,8 +148,9 @@ class TrainConfig(RunConfig):
     base: str = option(
         "auto",
         "efficientnet: EfficientNet --variant, beside the view-colour path if --view-units; "
-        "none: the view-colour path alone (from scratch it generalised to unseen part families "
-        "far better: README); auto: efficientnet with pretrained --weights, none without",
+        "none: the view-colour path alone (it generalised to unseen part families and to real "
+        "parts better than EfficientNet, pretrained or not: README); auto: efficientnet when "
+        "--variant or a weights file is given, else none",
         choices=BASES,
     )
     view_units: int = option(
@@ -156,7 +158,14 @@ class TrainConfig(RunConfig):
         "channels of the view-colour path (per-pixel features of the normal colours, averaged "
         "over each view's tile: which view sees which normals); 0 = no such path",
     )
-    variant: str = option("B0", "EfficientNet variant", choices=tuple(VARIANTS), type=str.upper)
+    variant: str | None = option(
+        None,
+        f"EfficientNet variant (default: {DEFAULT_VARIANT}); LITE0..LITE2: EfficientNet-Lite, "
+        "whose ImageNet weights come with the trainer and work offline",
+        choices=tuple(VARIANTS),
+        type=str.upper,
+        metavar="B0..B7|LITE0..LITE2",
+    )
     image_size: int | None = option(
         None,
         "input resolution (default: the variant's, 224 for B0 ... 600 for B7; with --base none "
@@ -165,8 +174,8 @@ class TrainConfig(RunConfig):
     )
     weights: str = option(
         "imagenet",
-        "initial weights of the base: ImageNet (downloaded once by Keras), none (from scratch) "
-        "or a local weights file",
+        "initial weights of the base: ImageNet (B0..B7: downloaded once by Keras; LITE0..LITE2: "
+        "installed with the trainer), none (from scratch) or a local weights file",
         metavar="imagenet|none|PATH",
     )
     fine_tune_epochs: int = option(
@@ -247,15 +256,16 @@ class TrainConfig(RunConfig):
             raise ConfigError("--devices must be 0 (all visible) or more")
         if self.checkpoint_dir is not None:
             self.checkpoint_dir = Path(self.checkpoint_dir)
-        self.variant = self.variant.upper()
+        if self.base not in BASES:
+            raise ConfigError(f"base must be one of {', '.join(BASES)}, got {self.base!r}")
+        if self.base == "auto":  # by measurement (README, pretrained EfficientNet)
+            asked = self.variant is not None or self.weights.lower() not in ("imagenet", "none")
+            self.base = "efficientnet" if asked else "none"
+        self.variant = (self.variant or DEFAULT_VARIANT).upper()
         if self.variant not in VARIANTS:
             raise ConfigError(
                 f"unknown variant {self.variant!r}; expected one of {', '.join(VARIANTS)}"
             )
-        if self.base not in BASES:
-            raise ConfigError(f"base must be one of {', '.join(BASES)}, got {self.base!r}")
-        if self.base == "auto":
-            self.base = "efficientnet" if self.weights.lower() != "none" else "none"
         if self.view_units < 0 or (self.base == "none" and not self.view_units):
             raise ConfigError("--view-units must be at least 1 with --base none (0: no path)")
         if self.image_size is None:

@@ -98,6 +98,8 @@ def test_imagenet_without_network_says_what_to_use(tmp_path):
         "train",
         "--data",
         str(tmp_path / "data"),
+        "--variant",
+        "b0",
         "--weights",
         "imagenet",
         "--tracking-uri",

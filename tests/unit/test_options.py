@@ -78,16 +78,22 @@ def test_resume_refuses_other_training_options(capsys):
     assert "drop --epochs, --no-checkpoints" in capsys.readouterr().err
 
 
-def test_the_base_follows_the_weights_unless_given():
+def test_the_base_is_the_view_colour_path_unless_a_variant_or_weights_file_is_named():
     from trainer.config import ConfigError
 
-    pretrained, scratch = TrainConfig(data="d"), TrainConfig(data="d", weights="none")
-    assert (pretrained.base, pretrained.image_size, pretrained.pretrained) == (
+    plain, scratch = TrainConfig(data="d"), TrainConfig(data="d", weights="none")
+    for config in (plain, scratch):  # README: pretrained or not, EfficientNet did worse
+        assert (config.base, config.image_size, config.pretrained) == ("none", 100, False)
+    lite = TrainConfig(data="d", variant="lite0")
+    assert (lite.base, lite.variant, lite.image_size, lite.pretrained) == (
         "efficientnet",
+        "LITE0",
         224,
         True,
     )
-    assert (scratch.base, scratch.image_size, scratch.pretrained) == ("none", 100, False)
+    named = TrainConfig(data="d", variant="b1", weights="none")
+    assert (named.base, named.image_size, named.pretrained) == ("efficientnet", 240, False)
+    assert TrainConfig(data="d", weights="w.weights.h5").base == "efficientnet"
     assert TrainConfig(data="d", weights="none", base="efficientnet").image_size == 224
     assert not TrainConfig(data="d", base="none").pretrained  # no base: nothing to load
     with pytest.raises(ConfigError, match="--view-units"):
