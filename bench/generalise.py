@@ -40,7 +40,8 @@ def run(*args: str, capture: bool = False) -> str:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     if done.returncode != 0:
-        sys.exit(f"generalise: failed (exit {done.returncode}): {' '.join(args)}")
+        script = Path(sys.argv[0]).stem  # generalise, or a bench that borrows this
+        sys.exit(f"{script}: failed (exit {done.returncode}): {' '.join(args)}")
     return done.stdout or ""
 
 

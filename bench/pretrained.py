@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import real  # noqa: E402
+from bench.generalise import run  # noqa: E402
 
 IMAGE_MODEL = "models:/milling-directions@champion"
 FACE_MODEL = "models:/milling-directions-face-normals@champion"
@@ -68,20 +67,6 @@ def rows(args) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def run(*args: str, capture: bool = True) -> str:
-    print("$", " ".join(args), file=sys.stderr, flush=True)
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE if capture else None,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    if done.returncode != 0:
-        sys.exit(f"pretrained: failed (exit {done.returncode}): {' '.join(args[:4])}")
-    return done.stdout or ""
-
-
 def measure(name: str, command: list[str], args) -> dict:
     folder = args.out / name
     shutil.rmtree(folder, ignore_errors=True)
@@ -90,7 +75,7 @@ def measure(name: str, command: list[str], args) -> dict:
     track = ("--tracking-uri", store)
     start = time.monotonic()
     run("-m", "trainer", *command[:1], "--data", str(args.demo / "images_train"), *command[1:],
-        *track, "--quiet", capture=False)  # fmt: skip
+        *track, "--quiet")  # fmt: skip
     minutes = (time.monotonic() - start) / 60
     uri = FACE_MODEL if command[0] == "baseline" else IMAGE_MODEL
     scores = {"train_minutes": minutes}
@@ -98,6 +83,7 @@ def measure(name: str, command: list[str], args) -> dict:
         found = run(
             *("-m", "trainer", "evaluate", "--data", str(args.demo / f"images_{test}")),
             *("--model", uri, "--json", "--quiet", *track),
+            capture=True,
         )
         scores[test] = json.loads(found)["metrics"]["eval_accuracy"]
     one, multi = real.cases(real.read_labels(), args.real)
