@@ -8,6 +8,7 @@ From scratch (weights 'none') the whole network trains in one phase.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -21,7 +22,6 @@ from . import lite, planhead, torchfile, views
 from .errors import TrainerError
 
 BASES = {f"B{i}": getattr(keras.applications, f"EfficientNetB{i}") for i in range(8)}
-BASES |= {v: lambda v=v, **kw: _lite(v, **kw) for v in lite.LITE}
 DROP_CONNECT = 0.2
 """The drop-connect rate Keras builds EfficientNet with (for its last block)."""
 WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/"
@@ -77,6 +77,9 @@ def _lite(variant: str, include_top: bool, weights: str | None, input_shape) -> 
     if weights is not None:
         net.load_weights(weights)
     return net
+
+
+BASES |= {v: functools.partial(_lite, v) for v in lite.LITE}
 
 
 def build(

