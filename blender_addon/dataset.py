@@ -39,6 +39,7 @@ def merge_manifest(out: Path, rows: list[manifest.Row], owned: set[str] | None =
     Earlier rows for images in `owned` (the ones this run was asked to make) are dropped even
     when this run failed them. Returns a warning, or '' when the old manifest was fine.
     """
+    atomic.remove_stale(out)  # a killed run's writer may have been still exiting at the start
     path = out / manifest.FILENAME
     merged = {r.image: r for r in rows}
     owned = owned or set()

@@ -1,4 +1,8 @@
 import dataclasses
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +48,21 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     live.write_bytes(b"partial")
     assert atomic.remove_stale(tmp_path) == 1
     assert not dead.exists() and live.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux /proc only")
+def test_a_killed_writer_not_yet_reaped_counts_as_gone(tmp_path):
+    """A zombie still answers kill(pid, 0); its temporary file is stale all the same."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    deadline = time.monotonic() + 30
+    while stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z":  # exited, not reaped
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    (tmp_path / f".x.png{atomic.TEMPORARY_MARK}{child.pid}").write_bytes(b"partial")
+    assert not atomic.process_alive(child.pid)
+    assert atomic.remove_stale(tmp_path) == 1
+    child.wait()
 
 
 def test_replacing_removes_the_temporary_on_failure(tmp_path):
