@@ -42,14 +42,14 @@ addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist
 
 bench: setup ## Run the benchmarks (figures in the README)
-	$(PY) bench/render.py
-	$(PY) bench/setups.py
-	$(PY) bench/parts.py
-	$(PY) bench/train.py
-	$(PY) bench/predict.py
-	$(PY) bench/faults.py
+	$(PY) bench/speed/render.py
+	$(PY) bench/speed/setups.py
+	$(PY) bench/speed/parts.py
+	$(PY) bench/speed/train.py
+	$(PY) bench/speed/predict.py
+	$(PY) bench/speed/faults.py
 	$(PY) bench/generalise.py
-	$(PY) bench/scale.py
+	$(PY) bench/speed/scale.py
 	@if [ -f $(DEMO)/mlflow.db ]; then $(PY) bench/families.py --data $(DEMO)/images_unseen \
 	  --tracking-uri $(DEMO_STORE); else echo "bench/families.py: run make demo first"; fi
 

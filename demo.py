@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from shared import classes
-from trainer.machining import FAMILIES
+from trainer.synth.machining import FAMILIES
 
 IMAGE_MODEL = "models:/milling-directions@champion"
 FACE_MODEL = "models:/milling-directions-face-normals@champion"

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from demo import Stages
-from trainer.machining import FAMILIES
+from trainer.synth.machining import FAMILIES
 
 MODEL = "models:/milling-directions-face-normals@champion"
 

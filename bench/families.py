@@ -3,7 +3,8 @@
     python bench/families.py --data build/demo/images_unseen --tracking-uri sqlite:///build/demo/mlflow.db
 
 For each family's champion: load it, then time one part per call (median over --repeat parts):
-the image model on the part's meta-image (PNG bytes, rendering not included: see bench/render.py),
+the image model on the part's meta-image (PNG bytes, rendering not included:
+see bench/speed/render.py),
 the face-normal model on the part's STL bytes (features included).
 """
 
@@ -17,7 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer import data, families, registry, tracking
+from trainer.data import dataset as data
+from trainer.models import families
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared import manifest  # noqa: E402
-from trainer.machining import FAMILIES  # noqa: E402
+from trainer.synth.machining import FAMILIES  # noqa: E402
 
 
 def run(*args: str, capture: bool = False) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.stl import write_stl  # noqa: E402
+from shared.geometry.stl import write_stl  # noqa: E402
 
 NEED = (4, 2)
 SHOTS = ("after_predict", "after_render_folder", "after_error")
@@ -176,7 +176,7 @@ def main() -> int:
             capture_output=True,
         )
         zip_path = next(work.glob("*.zip"))
-        from trainer import multiside
+        from trainer.synth import multiside
 
         part = work / "BlockWithHoleAndSidePocket.stl"
         write_stl(part, multiside.build(np.random.default_rng(7), "+Z", 2)[0])

@@ -10,7 +10,8 @@ the same as before), and splits the training folders by part into train and vali
 `run` trains the seed's EfficientNetB0 (`train --weights none --base efficientnet --view-units 0
 --pooling max`) and prints one JSON line per epoch: throughput, and accuracy on validation and on
 the unseen parts. With `--throughput` it then times B0 at 224 px, head only and all layers, on
-random arrays (the figures of bench/train.py on the CPU). Prepared for a GPU machine; so far run
+random arrays (the figures of bench/speed/train.py on the CPU).
+Prepared for a GPU machine; so far run
 here on the CPU only (TensorFlow backend).
 """
 
@@ -80,7 +81,8 @@ def shuffle_tiles(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def run(npz: Path, epochs: int, minutes: float, batch: int, lr: float, shuffle: bool) -> None:
     import keras
 
-    from trainer import evaluate, model
+    from trainer.evaluation import evaluate
+    from trainer.models import image as model
 
     d = np.load(npz)
     x, y = d["x_train"], d["y_train"]
@@ -148,7 +150,7 @@ def throughput(steps: int = 20) -> None:
     """B0 at 224 px, batch 16: images/s with the base frozen and with every layer trainable."""
     import keras
 
-    from trainer import model
+    from trainer.models import image as model
 
     xs = np.random.default_rng(0).uniform(0, 255, (16 * steps, 224, 224, 3)).astype(np.float32)
     ys = np.arange(len(xs)) % 5

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer import lite, torchfile  # noqa: E402
+from trainer.models import lite, torchfile  # noqa: E402
 
 ENV = ROOT / "build" / "torch-ref"
 FIXTURE = ROOT / "tests" / "trainer" / "data" / "lite0_torch_reference.npz"

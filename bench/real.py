@@ -119,7 +119,7 @@ def _answer(obj: dict) -> dict:
 def answers_builtin_in(folder: Path, paths: list[Path]) -> dict[Path, dict]:
     """The answers of the built-in model files in `folder` (in this process: a candidate that
     is not installed in the add-on yet)."""
-    from blender_addon.utils import builtin
+    from blender_addon.inference import builtin
 
     model = builtin.load(folder)
     out = {}

@@ -7,15 +7,15 @@ modules are imported in `register()` so that the command line never loads them.
 
 
 def _classes():
-    from .interface import MILLING_FH_stl, VIEW3D_PT_milling
-    from .operators.correct import MILLING_OT_correct
-    from .operators.import_stl import MILLING_OT_import_stl
-    from .operators.predict import MILLING_OT_predict
-    from .operators.render_folder import MILLING_OT_render_folder
-    from .operators.render_selected import MILLING_OT_render_selected
-    from .operators.server import MILLING_OT_start_server, MILLING_OT_stop_server
-    from .preferences import MillingPreferences
-    from .properties import MillingSceneProperties
+    from .ui.operators.correct import MILLING_OT_correct
+    from .ui.operators.import_stl import MILLING_OT_import_stl
+    from .ui.operators.predict import MILLING_OT_predict
+    from .ui.operators.render_folder import MILLING_OT_render_folder
+    from .ui.operators.render_selected import MILLING_OT_render_selected
+    from .ui.operators.server import MILLING_OT_start_server, MILLING_OT_stop_server
+    from .ui.panel import MILLING_FH_stl, VIEW3D_PT_milling
+    from .ui.preferences import MillingPreferences
+    from .ui.properties import MillingSceneProperties
 
     return (
         MillingPreferences,
@@ -35,8 +35,8 @@ def _classes():
 def register() -> None:
     import bpy
 
-    from .predict import follow_parts
-    from .properties import MillingSceneProperties
+    from .scene.answer import follow_parts
+    from .ui.properties import MillingSceneProperties
 
     for cls in _classes():
         bpy.utils.register_class(cls)
@@ -47,8 +47,8 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .operators.server import stop_server
-    from .predict import follow_parts
+    from .scene.answer import follow_parts
+    from .ui.operators.server import stop_server
 
     stop_server()
     if follow_parts in bpy.app.handlers.depsgraph_update_post:

@@ -18,11 +18,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by Blender: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blender_addon import batch, console, setups
+from blender_addon import cli_output as console
 from blender_addon._shared import metaimage, stl
-from blender_addon.engines import ENGINES, NAMES
-from blender_addon.utils import client, jobs
-from blender_addon.utils.jobs import UsageError
+from blender_addon.batch import jobs
+from blender_addon.batch import runner as batch
+from blender_addon.batch.jobs import UsageError
+from blender_addon.inference import analysis as setups
+from blender_addon.inference import client
+from blender_addon.render.engines import ENGINES, NAMES
 
 BLENDER_PROG = "blender --background --python-exit-code 1 --python blender_addon/cli.py"
 
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(build_zip(args.out))
         return 0
-    from blender_addon import workers
+    from blender_addon.batch import workers
 
     return workers.serve_worker(args.out, args.size, args.strategy, args.engine, args.threads)
 
@@ -294,7 +297,7 @@ def _predict(args: argparse.Namespace) -> int:
     online, render = args.online, None
     if mode != "builtin":  # a champion reads meta-images: they are rendered with bpy
         try:
-            from blender_addon.predict import meta_image, online_access
+            from blender_addon.scene.answer import meta_image, online_access
         except ModuleNotFoundError as e:
             if e.name != "bpy":
                 raise
@@ -310,7 +313,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from blender_addon.dataset import IncompleteError, merge_datasets
+    from blender_addon.batch.dataset import IncompleteError, merge_datasets
 
     try:
         count = merge_datasets(args.folders, args.out)

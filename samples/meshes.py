@@ -154,7 +154,7 @@ def awkward() -> dict[str, np.ndarray | str]:
 def write_corpus(folder: Path) -> tuple[dict[str, np.ndarray | str], dict[str, str]]:
     """Write `awkward()` as NAME.stl and every BAD file as bad_NN.stl into `folder`; return the
     awkward meshes and {bad file stem: the reason its error must give}."""
-    from shared.stl import write_stl
+    from shared.geometry.stl import write_stl
 
     folder.mkdir(parents=True, exist_ok=True)
     meshes = awkward()

@@ -9,26 +9,14 @@ complete or absent), `progress` (progress lines for long work), `setups` (the ge
 analysis: from which sides a part must be milled), `axisrays` (its numpy ray caster) and
 `plans` (setup plans: their text form, rotation, the plan head's answer and metrics).
 
-Modules import each other relatively so that the add-on zip can carry its own copy.
+The contract's modules are at the top; `files/` and `geometry/` hold the supporting ones, and
+all are importable from here (`from shared import stl`). Modules import each other
+relatively so that the add-on zip can carry its own copy.
 """
 
-from . import (
-    atomic,
-    axisrays,
-    classes,
-    facenormals,
-    manifest,
-    metaimage,
-    plans,
-    png,
-    prediction,
-    progress,
-    render_outcome,
-    rotations,
-    setups,
-    stl,
-    views,
-)
+from . import classes, facenormals, manifest, metaimage, plans, prediction, render_outcome, views
+from .files import atomic, png, progress
+from .geometry import axisrays, rotations, setups, stl
 
 __all__ = [
     "atomic",

@@ -14,13 +14,12 @@ Features (part frame, after centring and scaling as for meta-images):
   walls stand near the end it is cut from; a through bore's run the whole length. Without this
   block a model trained without rings scored 83 % on rings; with it, 97 %.
 - the geometric setup analysis (shared/setups.py, its default points, the bounding box as
-  stock), per direction of shared.plans.DIRECTIONS: the share of the machined area it reaches,
+  stock), per direction of shared.plans.SIDES: the share of the machined area it reaches,
   the share that only it reaches among the analysis' plan (0 outside it), the share it adds
   there, whether the plan has it and whether it is its primary; then the undercut share and the
   machined share of the part's area. These carry the plan head to real parts: without them, a
   plan head trained on generated blocks got 8 % of the real multi-setup plans exact (the
-  analysis alone 96 %). Models trained before this block (SHAPE_FEATURES wide) still run on the
-  first SHAPE_FEATURES.
+  analysis alone 96 %).
 
 The network is Dense-ReLU layers and a softmax, and beside the softmax the plan head's six
 sigmoids (one last layer of 11 units: see shared.plans.split); `forward` runs it from its weight
@@ -35,22 +34,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import metaimage, plans, rotations, setups, stl
+from . import metaimage, plans
 from .classes import CLASSES
+from .geometry import rotations, setups, stl
 
-DIRECTIONS = np.array(
+NORMAL_BINS = np.array(
     [d for d in itertools.product((-1, 0, 1), repeat=3) if any(d)], dtype=np.float64
 )
-DIRECTIONS /= np.linalg.norm(DIRECTIONS, axis=1, keepdims=True)
+NORMAL_BINS /= np.linalg.norm(NORMAL_BINS, axis=1, keepdims=True)
 DEPTH_EDGES = np.array([0.02, 0.25, 0.5, 0.75])
 """Depth bins (fraction of the part's extent along the direction): outer skin, then deeper."""
-AXES = np.flatnonzero(np.isclose(np.abs(DIRECTIONS).max(axis=1), 1.0))
-"""The indices of the 6 axis directions (+-X, +-Y, +-Z) in DIRECTIONS."""
+AXES = np.flatnonzero(np.isclose(np.abs(NORMAL_BINS).max(axis=1), 1.0))
+"""The indices of the 6 axis directions (+-X, +-Y, +-Z) in NORMAL_BINS."""
 WALL = 0.3
 """A face is a wall along an axis when |normal . axis| is below this (about 17 degrees)."""
 BINS = len(DEPTH_EDGES) + 1
-SHAPE_FEATURES = len(DIRECTIONS) * (1 + BINS) + len(AXES) * BINS
-PLAN_FEATURES = 5 * len(plans.DIRECTIONS) + 2
+SHAPE_FEATURES = len(NORMAL_BINS) * (1 + BINS) + len(AXES) * BINS
+PLAN_FEATURES = 5 * len(plans.SIDES) + 2
 FEATURES = SHAPE_FEATURES + PLAN_FEATURES
 ANALYSIS_SAMPLES = setups.SAMPLES
 """Points of the analysis behind the plan features: its default (4000 missed small features:
@@ -66,15 +66,10 @@ def features(
     triangles: np.ndarray,
     analysis: setups.Analysis | None = None,
     caster: setups.Caster | None = None,
-    width: int = FEATURES,
 ) -> np.ndarray:
-    """The feature vector of one part's (N, 3, 3) triangles, `width` floats: FEATURES, or
-    SHAPE_FEATURES (no analysis). The analysis is run (with `caster`) unless it is given."""
-    if width not in (SHAPE_FEATURES, FEATURES):
-        raise ValueError(f"a face-normal model reads {SHAPE_FEATURES} or {FEATURES} features")
+    """The feature vector (FEATURES floats) of one part's (N, 3, 3) triangles. The analysis is
+    run (with `caster`) unless it is given."""
     shape = shape_features(triangles)
-    if width == SHAPE_FEATURES:
-        return shape
     if analysis is None:
         analysis = setups.analyse(triangles, caster=caster, count=ANALYSIS_SAMPLES)
     return np.concatenate([shape, plan_features(analysis)])
@@ -83,11 +78,11 @@ def features(
 def plan_features(analysis: setups.Analysis) -> np.ndarray:
     """The analysis block of the features (PLAN_FEATURES floats; see the module docstring)."""
     by_mask = analysis.by_mask if analysis.by_mask is not None else np.zeros(64)
-    chosen = sum(1 << setups.DIRECTIONS.index(d) for d in analysis.directions)
+    chosen = sum(1 << setups.TIE_ORDER.index(d) for d in analysis.directions)
     reached = np.arange(64) & chosen
     out = []
-    for d in plans.DIRECTIONS:
-        k = 1 << setups.DIRECTIONS.index(d)
+    for d in plans.SIDES:
+        k = 1 << setups.TIE_ORDER.index(d)
         essential = float(by_mask[reached == k].sum()) if chosen & k else 0.0
         share = next((s.share for s in analysis.setups if s.direction == d), 0.0)
         primary = float(d == analysis.primary)
@@ -104,20 +99,20 @@ def shape_features(triangles: np.ndarray) -> np.ndarray:
     keep = area > 0
     n, area, centroid = n[keep] / area[keep, None], area[keep], t[keep].mean(axis=1)
     area = area / area.sum()
-    nearest = (n @ DIRECTIONS.T).argmax(axis=1)
+    nearest = (n @ NORMAL_BINS.T).argmax(axis=1)
     points = t.reshape(-1, 3)
-    reach = (points @ DIRECTIONS.T).max(axis=0)  # outermost point along each direction
-    extent = reach + (-(points @ DIRECTIONS.T)).max(axis=0)
-    depth = (reach[nearest] - (centroid * DIRECTIONS[nearest]).sum(axis=1)) / extent[nearest]
+    reach = (points @ NORMAL_BINS.T).max(axis=0)  # outermost point along each direction
+    extent = reach + (-(points @ NORMAL_BINS.T)).max(axis=0)
+    depth = (reach[nearest] - (centroid * NORMAL_BINS[nearest]).sum(axis=1)) / extent[nearest]
     depth_bin = np.searchsorted(DEPTH_EDGES, depth)
-    histogram = np.bincount(nearest, weights=area, minlength=len(DIRECTIONS))
+    histogram = np.bincount(nearest, weights=area, minlength=len(NORMAL_BINS))
     cells = nearest * BINS + depth_bin
-    depths = np.bincount(cells, weights=area, minlength=len(DIRECTIONS) * BINS)
+    depths = np.bincount(cells, weights=area, minlength=len(NORMAL_BINS) * BINS)
     inside = depth > DEPTH_EDGES[0]
     walls = []
     for a in AXES:
-        wall = inside & (np.abs(n @ DIRECTIONS[a]) < WALL)
-        height = (reach[a] - centroid[wall] @ DIRECTIONS[a]) / extent[a]
+        wall = inside & (np.abs(n @ NORMAL_BINS[a]) < WALL)
+        height = (reach[a] - centroid[wall] @ NORMAL_BINS[a]) / extent[a]
         bins = np.searchsorted(DEPTH_EDGES, height)
         walls.append(np.bincount(bins, weights=area[wall], minlength=BINS))
     return np.concatenate([histogram, depths, *walls]).astype(np.float32)
@@ -145,7 +140,7 @@ def forward(layers: Sequence[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> n
     """Class probabilities (N, classes) of features x (N, FEATURES), then the plan head's
     sigmoids where the last layer has them: ReLU after every (kernel, bias) layer but the last,
     softmax (and sigmoid) after it (Keras' Dense layers, inference mode)."""
-    h = np.asarray(x, dtype=np.float32)[:, : layers[0][0].shape[0]]  # older: fewer features
+    h = np.asarray(x, dtype=np.float32)
     for i, (kernel, bias) in enumerate(layers):
         h = h @ kernel + bias
         if i < len(layers) - 1:
@@ -181,12 +176,12 @@ def read_weights(path) -> Layers:
         except KeyError as e:
             raise ValueError(f"no array {e} in the weights") from None
     width = layers[0][0].shape[0] if layers and layers[0][0].ndim == 2 else 0
-    if width not in (SHAPE_FEATURES, FEATURES):
-        raise ValueError(f"the weights read {width} features, not {SHAPE_FEATURES} or {FEATURES}")
+    if width != FEATURES:
+        raise ValueError(f"the weights read {width} features, not {FEATURES}")
     for kernel, bias in layers:
         if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):
             raise ValueError("the weights' layers do not fit together")
         width = kernel.shape[1]
-    if not layers or width not in (len(CLASSES), len(CLASSES) + len(plans.DIRECTIONS)):
+    if not layers or width not in (len(CLASSES), len(CLASSES) + len(plans.SIDES)):
         raise ValueError(f"the weights do not end in {len(CLASSES)} classes (and a plan head)")
     return layers

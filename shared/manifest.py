@@ -12,8 +12,9 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import atomic, plans
+from . import plans
 from .classes import CLASSES
+from .files import atomic
 
 FILENAME = "manifest.csv"
 ROOTS_FILE = "sources.json"

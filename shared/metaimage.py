@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import png
-from .stl import face_normals
+from .files import png
+from .geometry.stl import face_normals
 from .views import COLS, ROWS, SCHEDULE
 
 DEFAULT_SIZE = 600

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import rotations
 from .classes import AXES, CLAMP, CLASSES
+from .geometry import rotations
 
-DIRECTIONS: tuple[str, ...] = (*CLASSES, CLAMP)
+SIDES: tuple[str, ...] = (*CLASSES, CLAMP)
 """The plan head's output order: the five classes, then -Z."""
 THRESHOLD = 0.5
 """A direction other than the primary joins the plan when its sigmoid is at least this."""
@@ -68,8 +68,8 @@ def rotate(plan: Sequence[str], rotation: np.ndarray) -> tuple[str, ...]:
 
 
 def targets(plan: Sequence[str]) -> np.ndarray:
-    """The plan head's target: 1.0 for every direction of the plan, in DIRECTIONS order."""
-    return np.array([float(d in plan) for d in DIRECTIONS], dtype=np.float32)
+    """The plan head's target: 1.0 for every direction of the plan, in SIDES order."""
+    return np.array([float(d in plan) for d in SIDES], dtype=np.float32)
 
 
 def from_scores(
@@ -77,9 +77,9 @@ def from_scores(
 ) -> tuple[Step, ...]:
     """A plan from one row of each head: the most probable class first, then every other
     direction at or above THRESHOLD, most probable first."""
-    scores = dict(zip(DIRECTIONS, map(float, plan_scores), strict=True))
+    scores = dict(zip(SIDES, map(float, plan_scores), strict=True))
     primary = CLASSES[int(np.argmax(label_probabilities))]
-    rest = sorted((d for d in DIRECTIONS if d != primary), key=lambda d: -scores[d])
+    rest = sorted((d for d in SIDES if d != primary), key=lambda d: -scores[d])
     return (
         Step(primary, scores[primary]),
         *(Step(d, scores[d]) for d in rest if scores[d] >= THRESHOLD),
@@ -90,7 +90,7 @@ def split(output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(class probabilities, plan scores or None) of a model's output: a model with a plan
     head answers 11 columns, the classes' softmax then the six sigmoids."""
     output = np.asarray(output)
-    if output.shape[-1] == len(CLASSES) + len(DIRECTIONS):
+    if output.shape[-1] == len(CLASSES) + len(SIDES):
         return output[..., : len(CLASSES)], output[..., len(CLASSES) :]
     return output, None
 
@@ -113,7 +113,7 @@ def metrics(true: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -
         "plan_exact": float(np.mean([set(t) == set(p) for t, p in pairs])),
         "plan_primary": float(np.mean([t[0] == p[0] for t, p in pairs])),
     }
-    for d in DIRECTIONS:
+    for d in SIDES:
         hit = sum(d in t and d in p for t, p in pairs)
         said = sum(d in p for p in predicted)
         needed = sum(d in t for t in true)

@@ -56,7 +56,7 @@ class Prediction:
         return cls.from_scores(scores, model_uri, model_version)
 
     def with_plan(self, plan_scores: Sequence[float]) -> Prediction:
-        """This answer with the plan that a plan head's scores (plans.DIRECTIONS order) give."""
+        """This answer with the plan that a plan head's scores (plans.SIDES order) give."""
         scores = [self.probabilities[c] for c in CLASSES]
         return replace(self, plan=plans.from_scores(scores, plan_scores))
 

@@ -75,7 +75,7 @@ def trained(tmp_path_factory):
     """
     from samples.datasets import write_dataset
     from trainer.config import TrainConfig
-    from trainer.train import train
+    from trainer.training.train import train
 
     tmp = tmp_path_factory.mktemp("trained")
     folder = tmp / "data"

@@ -30,7 +30,7 @@ PROBE = textwrap.dedent(
     import keras.src.backend.config as keras_config
     import matplotlib
     import mlflow
-    from blender_addon import cluster_auth
+    from blender_addon.batch import cluster_auth
     from ray._private.authentication.authentication_token_setup import _get_default_token_path
 
     found = {

@@ -1,7 +1,7 @@
-"""`python -m trainer`: see cli.py."""
+"""`python -m trainer`: see trainer/cli/main.py."""
 
 import sys
 
-from trainer.cli import main
+from trainer.cli.main import main
 
 sys.exit(main())

@@ -8,7 +8,7 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TrainerError
+from trainer.errors import TrainerError
 
 VARIANTS: dict[str, int] = {
     "B0": 224,

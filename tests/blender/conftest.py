@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def cycles():
-    from blender_addon.render import MetaImageRenderer
+    from blender_addon.render.cycles import MetaImageRenderer
 
     r = MetaImageRenderer(600)
     yield r
@@ -26,7 +26,7 @@ def cycles():
 
 @pytest.fixture(scope="session")
 def embree():
-    from blender_addon.raycast import RaycastRenderer
+    from blender_addon.render.embree import RaycastRenderer
 
     with RaycastRenderer(600) as r:
         yield r

@@ -12,7 +12,7 @@ from blender_addon.package import build_zip
 from samples.meshes import wedge
 from shared import manifest
 from shared.classes import CLASSES
-from shared.stl import write_stl
+from shared.geometry.stl import write_stl
 from tests.blender.conftest import ROOT, colours, load
 from tests.conftest import user_env
 

@@ -13,8 +13,8 @@ import pytest
 
 from samples.meshes import BAD, box, sphere, wedge
 from shared import manifest, metaimage, rotations
+from shared.geometry.stl import write_stl
 from shared.render_outcome import RenderOutcome
-from shared.stl import write_stl
 from tests.blender.conftest import ROOT, cli, colours, load
 
 
@@ -347,8 +347,8 @@ def test_engines_are_named_recorded_and_fall_back_to_cycles(tmp_path):
 def test_the_panels_folder_job_renders_one_image_per_step(tmp_path):
     """Render Folder in the UI: progress counts images, and stopping after any step (Esc)
     keeps exactly the images done, in the manifest."""
-    from blender_addon.batch import BatchConfig
-    from blender_addon.operators.render_folder import _FolderJob
+    from blender_addon.batch.runner import BatchConfig
+    from blender_addon.ui.operators.render_folder import _FolderJob
 
     parts = _good_parts(tmp_path / "parts", 2)
     (parts / "labels.csv").write_text("file,label\ngood0.stl,+X\ngood1.stl,+Z\n")

@@ -6,8 +6,8 @@ import pytest
 
 from samples.datasets import write_dataset
 from shared import manifest, png
-from shared.stl import read_stl, write_stl
-from trainer import multiside
+from shared.geometry.stl import read_stl, write_stl
+from trainer.synth import multiside
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +25,9 @@ def _predict_part(tmp_path, name: str, seed: int):
 def test_a_correction_is_recorded_as_a_dataset_row_and_the_next_run_learns_it(addon, tmp_path):
     import bpy
 
-    from trainer import tracking
     from trainer.config import TrainConfig
-    from trainer.train import train
+    from trainer.tracking import runs as tracking
+    from trainer.training.train import train
 
     corrections = tmp_path / "corrections"
     addon.corrections_dir = str(corrections)
@@ -52,7 +52,7 @@ def test_a_correction_is_recorded_as_a_dataset_row_and_the_next_run_learns_it(ad
         _predict_part(tmp_path, name, seed)
         assert bpy.ops.milling.correct(direction="+X") == {"FINISHED"}
     assert len(manifest.read(corrections / manifest.FILENAME)) == 3
-    from blender_addon.predict import remove_arrows
+    from blender_addon.scene.answer import remove_arrows
 
     remove_arrows()  # leave the scene as other modules' tests expect it
     for name in (part.name, "second", "third"):

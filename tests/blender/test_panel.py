@@ -79,7 +79,7 @@ class Recorder:
 def _laid_out(width: int) -> list:
     import bpy
 
-    from blender_addon.interface import VIEW3D_PT_milling
+    from blender_addon.ui.panel import VIEW3D_PT_milling
 
     log = []
     panel = SimpleNamespace(layout=Recorder(log), draw_prediction=VIEW3D_PT_milling.draw_prediction)
@@ -97,9 +97,9 @@ def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
     (its report, a long path) and after an error: every text fits its share of the width."""
     import bpy
 
-    from blender_addon.interface import MARGIN, text_width
-    from shared.stl import write_stl
-    from trainer import multiside
+    from blender_addon.ui.panel import MARGIN, text_width
+    from shared.geometry.stl import write_stl
+    from trainer.synth import multiside
 
     addon.backend = "BUILTIN"  # other modules' tests may have left another choice
     triangles = multiside.build(np.random.default_rng(7), "+Z", 2)[0]
@@ -128,13 +128,13 @@ def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
     assert "Correct This Answer" in texts
     assert any(t.startswith("Answered by builtin:face-normals") for t in texts)
     props.show_setups = False
-    from blender_addon.predict import remove_arrows
+    from blender_addon.scene.answer import remove_arrows
 
     remove_arrows()
 
 
 def test_the_preferences_speak_plainly_and_show_only_what_the_choice_needs(addon):
-    from blender_addon.utils import builtin
+    from blender_addon.inference import builtin
 
     summary = builtin.load().summary
     assert summary.startswith("builtin:face-normals v") and "new test parts" in summary
@@ -174,9 +174,9 @@ def test_the_import_is_told_from_blenders_own_and_remembers_its_folder(addon):
 def test_the_arrows_hide_and_show_with_their_part(addon, tmp_path):
     import bpy
 
-    from blender_addon.predict import follow_parts, remove_arrows
-    from shared.stl import write_stl
-    from trainer import multiside
+    from blender_addon.scene.answer import follow_parts, remove_arrows
+    from shared.geometry.stl import write_stl
+    from trainer.synth import multiside
 
     addon.backend = "BUILTIN"
     write_stl(tmp_path / "two.stl", multiside.build(np.random.default_rng(3), "+Z", 2)[0])
@@ -200,8 +200,8 @@ def test_render_selected_and_render_folder_name_a_part_alike(addon, tmp_path):
     import bpy
 
     from shared import manifest
-    from shared.stl import write_stl
-    from trainer import multiside
+    from shared.geometry.stl import write_stl
+    from trainer.synth import multiside
 
     parts = tmp_path / "parts"
     parts.mkdir()

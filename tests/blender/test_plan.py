@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from shared import axisrays, classes, plans, setups
+from shared.geometry.stl import write_stl
 from shared.prediction import Prediction
-from shared.stl import write_stl
-from trainer import multiside
+from trainer.synth import multiside
 
 
 def _block(sides: int, label: str = "+Z") -> np.ndarray:
@@ -15,13 +15,13 @@ def _block(sides: int, label: str = "+Z") -> np.ndarray:
 
 
 def test_the_bvh_caster_gives_the_analysis_of_the_numpy_caster():
-    from blender_addon.predict import BVHCaster
+    from blender_addon.scene.answer import BVHCaster
 
     t = _block(3)
     a = setups.analyse(t, caster=BVHCaster(t), count=3000)
     b = setups.analyse(t, caster=axisrays.Caster(t), count=3000)
     assert a.alternatives == b.alternatives and len(a.directions) == 3
-    for d in setups.DIRECTIONS:
+    for d in setups.TIE_ORDER:
         assert a.reach[d] == pytest.approx(b.reach[d], abs=2e-3), d
 
 
@@ -38,7 +38,7 @@ def _arrows_and_numbers():
 def test_a_plan_shows_one_numbered_arrow_per_setup_with_its_share(addon):
     import bpy
 
-    from blender_addon import predict
+    from blender_addon.scene import answer as predict
 
     triangles = _block(3)
     mesh = bpy.data.meshes.new("three_sides")
@@ -52,7 +52,7 @@ def test_a_plan_shows_one_numbered_arrow_per_setup_with_its_share(addon):
     objects, curves = set(bpy.data.objects), set(bpy.data.curves)
     truth = setups.analyse(triangles, caster=axisrays.Caster(triangles)).directions
     # a plan head's answer that names the true sides, the primary first
-    scores = [0.9 if d in truth else 0.1 for d in plans.DIRECTIONS]
+    scores = [0.9 if d in truth else 0.1 for d in plans.SIDES]
     label = truth[0]
     answer = Prediction.from_scores(
         [0.8 if c == label else 0.05 for c in classes.CLASSES], "test"
@@ -78,7 +78,7 @@ def test_a_plan_shows_one_numbered_arrow_per_setup_with_its_share(addon):
 def test_predict_with_the_built_in_model_lists_its_plan(addon, tmp_path):
     import bpy
 
-    from blender_addon.utils import builtin
+    from blender_addon.inference import builtin
 
     path = tmp_path / "block.stl"
     triangles = _block(2)
@@ -100,7 +100,7 @@ def test_predict_with_the_built_in_model_lists_its_plan(addon, tmp_path):
         assert listed == []
     assert props.prediction_label == steps[0] == expected.label
     bpy.data.objects.remove(part)
-    from blender_addon.predict import remove_arrows
+    from blender_addon.scene.answer import remove_arrows
 
     remove_arrows()
 
@@ -132,7 +132,7 @@ def test_face_setups_colour_each_machined_face_by_the_setup_that_mills_it():
 def test_the_overlay_shows_and_goes_with_the_checkbox_and_with_the_next_answer(addon, tmp_path):
     import bpy
 
-    from blender_addon.overlay import OVERLAY_TAG
+    from blender_addon.scene.overlay import OVERLAY_TAG
 
     path = tmp_path / "block.stl"
     write_stl(path, _block(2))
@@ -160,6 +160,6 @@ def test_the_overlay_shows_and_goes_with_the_checkbox_and_with_the_next_answer(a
     assert overlays() == [] and props.prediction_legend == ""
     assert _arrows_and_numbers()[0]  # the arrows stay
     bpy.data.objects.remove(part)
-    from blender_addon.predict import remove_arrows
+    from blender_addon.scene.answer import remove_arrows
 
     remove_arrows()

@@ -13,8 +13,8 @@ import pytest
 
 from samples.meshes import box, wedge
 from shared.classes import CLASSES, direction
+from shared.geometry.stl import write_stl
 from shared.prediction import JSON_KEYS
-from shared.stl import write_stl
 from tests.blender.conftest import ROOT
 from tests.unit.test_client import GOOD, serve
 
@@ -42,7 +42,7 @@ def prefs(addon, scoring_server, trained):
     yield addon
     for obj in [o for o in bpy.data.objects if o.name.startswith(("wedge", "block", "Empty"))]:
         bpy.data.objects.remove(obj)
-    from blender_addon.predict import remove_arrows
+    from blender_addon.scene.answer import remove_arrows
 
     remove_arrows()
 
@@ -246,7 +246,7 @@ def test_command_line_uses_the_same_path(prefs, trained, scoring_server, tmp_pat
 def test_builtin_model_answers_without_tensorflow_keras_or_mlflow(tmp_path):
     """`predict --model builtin` (and no option at all): the model inside the add-on, with
     the trainer's libraries unimportable, as in Blender's own Python, and without bpy."""
-    from blender_addon.utils import builtin
+    from blender_addon.inference import builtin
 
     blocker = tmp_path / "block"
     blocker.mkdir()

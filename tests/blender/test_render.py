@@ -7,7 +7,7 @@ import pytest
 from samples.meshes import box, sphere, wedge
 from shared import metaimage, rotations, views
 from shared.classes import CLASSES
-from shared.stl import face_normals
+from shared.geometry.stl import face_normals
 from tests.blender.conftest import colours, decode
 
 BLACK = (0, 0, 0)
@@ -80,7 +80,7 @@ def test_grid_and_per_view_renders_agree(renderer, cycles, shape):
 @pytest.mark.parametrize("index", [0, 3, 5])
 def test_embree_draws_what_cycles_draws(embree, cycles, index):
     """Trainer parts with holes, pockets and chamfers: the engines differ only on edges."""
-    from trainer import parts
+    from trainer.synth import parts
 
     tris = parts.build(parts.part_rng(23, index), "+Y").triangles
     embree.load(tris)
@@ -91,7 +91,8 @@ def test_embree_draws_what_cycles_draws(embree, cycles, index):
 
 
 def test_engines_are_chosen_and_named():
-    from blender_addon import engines, raycast
+    from blender_addon.render import embree as raycast
+    from blender_addon.render import engines
 
     assert raycast.available()  # make setup installs embreex: the tests must see both engines
     assert engines.resolve("auto") == "embree"
@@ -143,7 +144,8 @@ def test_a_half_turn_of_the_meta_image_is_the_turned_part_rendered(renderer, par
     render as 127 once turned, which no rule on the pixel alone can know."""
     import tensorflow as tf
 
-    from trainer import parts, preprocess
+    from trainer.data import preprocess
+    from trainer.synth import parts
 
     name, index = part
     tris = wedge() if name == "wedge" else parts.build(parts.part_rng(11, index), "+X").triangles

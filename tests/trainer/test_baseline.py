@@ -16,13 +16,16 @@ from mlflow.tracking import MlflowClient
 
 from samples.datasets import meta_image, write_dataset
 from shared import classes, manifest, plans, png, rotations
-from shared.facenormals import forward, read_weights
-from shared.stl import read_stl
-from trainer import facenormals, parts, registry, tracking
-from trainer.baseline import train_baseline
+from shared.facenormals import forward, read_weights, shape_features
+from shared.geometry.stl import read_stl
 from trainer.config import MODEL_NAME, BaselineConfig
-from trainer.data import DataError
-from trainer.families import FACE_NORMALS
+from trainer.data.dataset import DataError
+from trainer.models import facemodel as facenormals
+from trainer.models.families import FACE_NORMALS
+from trainer.synth import parts
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
+from trainer.training.baseline import train_baseline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPTH_BINS = len(facenormals.DEPTH_EDGES) + 1
@@ -31,21 +34,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("baseline")]
 
 
 def _direction_index(vector: np.ndarray) -> int:
-    return int(np.argmax(facenormals.DIRECTIONS @ (vector / np.linalg.norm(vector))))
+    return int(np.argmax(facenormals.NORMAL_BINS @ (vector / np.linalg.norm(vector))))
 
 
 def _area(f: np.ndarray) -> np.ndarray:
-    return f[: len(facenormals.DIRECTIONS)]
+    return f[: len(facenormals.NORMAL_BINS)]
 
 
 def _depths(f: np.ndarray) -> np.ndarray:
-    n = len(facenormals.DIRECTIONS)
+    n = len(facenormals.NORMAL_BINS)
     return f[n : n * (1 + DEPTH_BINS)].reshape(n, DEPTH_BINS)
 
 
 def _walls(f: np.ndarray) -> np.ndarray:
     """(6 axes, depth bins): where the inner walls stand along each axis."""
-    n = len(facenormals.DIRECTIONS)
+    n = len(facenormals.NORMAL_BINS)
     return f[n * (1 + DEPTH_BINS) : facenormals.SHAPE_FEATURES].reshape(-1, DEPTH_BINS)
 
 
@@ -66,7 +69,7 @@ def test_features_follow_a_rotation_of_the_part(part_files):
     assert f.shape == (facenormals.FEATURES,) and np.isclose(_area(f).sum(), 1.0)
     name, r, _ = rotations.label_preserving(label)[5]
     g = facenormals.features(facenormals.turn(t, f"rot:{name}"))
-    moved = [_direction_index(r @ d) for d in facenormals.DIRECTIONS]
+    moved = [_direction_index(r @ d) for d in facenormals.NORMAL_BINS]
     np.testing.assert_allclose(_area(g)[moved], _area(f), atol=1e-5)
     np.testing.assert_allclose(_depths(g)[moved], _depths(f), atol=1e-5)
     axes = list(facenormals.AXES)
@@ -88,11 +91,9 @@ def test_the_analysis_block_turns_with_the_part_without_casting_again(part_files
             facenormals.turned_features(t, analysis, f"rot:{name}"), fresh, atol=1e-4
         )
         block = fresh[facenormals.SHAPE_FEATURES :]
-        in_plan = [d for i, d in enumerate(plans.DIRECTIONS) if block[5 * i + 3] == 1.0]
+        in_plan = [d for i, d in enumerate(plans.SIDES) if block[5 * i + 3] == 1.0]
         assert in_plan == [turned], (path.name, in_plan, turned)
-        assert facenormals.features(t, width=facenormals.SHAPE_FEATURES).shape == (
-            facenormals.SHAPE_FEATURES,
-        )
+        assert shape_features(t).shape == (facenormals.SHAPE_FEATURES,)
 
 
 def test_features_tell_the_label_side_from_the_opposite_side(part_files):

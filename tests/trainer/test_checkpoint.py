@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from trainer import checkpoint
+from trainer.training import checkpoint
 
 
 def _model() -> keras.Model:

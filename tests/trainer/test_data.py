@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from samples.datasets import write_dataset
 from shared import classes, manifest, png
-from trainer import data, preprocess
+from trainer.data import dataset as data
+from trainer.data import preprocess
 
 
 @pytest.fixture
@@ -206,9 +207,10 @@ def test_a_half_turn_moves_a_plan_head_target_with_its_image():
 def test_the_image_model_learns_whole_plans_with_a_plan_head(dataset, tmp_path):
     """--multi-setup plan: every image is kept, and the model answers 11 columns (the softmax,
     then one sigmoid per side) whose plan metrics are logged and decide the champion."""
-    from trainer import registry, tracking
     from trainer.config import TrainConfig
-    from trainer.train import train
+    from trainer.tracking import registry
+    from trainer.tracking import runs as tracking
+    from trainer.training.train import train
 
     rows = manifest.read(dataset / manifest.FILENAME)
     multi = {r.part_id for r in rows[:9]}

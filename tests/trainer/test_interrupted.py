@@ -13,8 +13,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from samples.datasets import write_dataset
-from trainer import checkpoint
 from trainer.config import MODEL_NAME
+from trainer.training import checkpoint
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from bench.lite_reference import FIXTURE, images, keras_side
 from samples.datasets import write_dataset
-from trainer import lite, torchfile
+from trainer.models import lite, torchfile
 
 ROOT = Path(__file__).resolve().parents[2]
 

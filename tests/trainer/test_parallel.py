@@ -21,7 +21,7 @@ SCRIPT = """
 import sys
 import keras, numpy as np
 from trainer.config import TrainConfig
-from trainer.train import train
+from trainer.training.train import train
 
 data, store, devices, rate, out = sys.argv[1:]
 config = TrainConfig(

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from shared import classes, rotations
-from shared.stl import face_normals, read_stl
-from trainer.machining import EDGES
-from trainer.parts import FAMILIES, FEATURES, PartsConfig, generate
+from shared.geometry.stl import face_normals, read_stl
+from trainer.synth.machining import EDGES
+from trainer.synth.parts import FAMILIES, FEATURES, PartsConfig, generate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 
 from samples.datasets import write_dataset
-from trainer import model, preprocess, registry, tracking
 from trainer.config import TrainConfig
-from trainer.train import train
+from trainer.data import preprocess
+from trainer.models import image as model
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
+from trainer.training.train import train
 
 pytestmark = pytest.mark.slow
 

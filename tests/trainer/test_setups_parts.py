@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from blender_addon.setups import EmbreeCaster
+from blender_addon.inference.analysis import EmbreeCaster
 from shared import axisrays, plans, setups, stl
-from trainer.machining import FAMILIES
-from trainer.parts import PartsConfig, generate
+from trainer.synth.machining import FAMILIES
+from trainer.synth.parts import PartsConfig, generate
 
 pytestmark = pytest.mark.slow
 COUNT = 525  # 75 of each family, 105 of each label
@@ -52,7 +52,7 @@ def test_the_numpy_caster_gives_the_same_plans(parts):
         a = setups.analyse(triangles, stock, axisrays.Caster(triangles))
         b = setups.analyse(triangles, stock, EmbreeCaster(triangles))
         assert a.alternatives == b.alternatives == [(row["label"],)], row["file"]
-        for d in setups.DIRECTIONS:
+        for d in setups.TIE_ORDER:
             assert a.reach[d] == pytest.approx(b.reach[d], abs=1e-3), (row["file"], d)
 
 

@@ -20,7 +20,8 @@ from mlflow.tracking import MlflowClient
 
 from samples.datasets import write_dataset
 from tests.conftest import free_port
-from trainer import registry, tracking
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("team")]
 SOURCE = "s3://no-bucket/no-model"  # versions that only take part in decisions

@@ -15,9 +15,12 @@ from mlflow.tracking import MlflowClient
 
 from samples.meshes import wedge
 from shared.classes import CLASSES
+from shared.geometry.stl import write_stl
 from shared.prediction import JSON_KEYS
-from shared.stl import write_stl
-from trainer import evaluate, preprocess, registry, tracking
+from trainer.data import preprocess
+from trainer.evaluation import evaluate
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
 
 # one xdist worker runs every test of the session's trained registry (tests/conftest.py)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]

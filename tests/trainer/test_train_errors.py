@@ -9,9 +9,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from samples.datasets import write_dataset
-from trainer import data, model, tracking
 from trainer.config import TrainConfig
-from trainer.train import train
+from trainer.data import dataset as data
+from trainer.models import image as model
+from trainer.tracking import runs as tracking
+from trainer.training.train import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -4,9 +4,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from samples.datasets import write_dataset
-from trainer import registry, tracking
 from trainer.config import MODEL_NAME, TrainConfig
-from trainer.tune import SPACE, tune
+from trainer.tracking import registry
+from trainer.tracking import runs as tracking
+from trainer.training.tune import SPACE, tune
 
 pytestmark = pytest.mark.slow
 

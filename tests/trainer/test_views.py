@@ -4,7 +4,7 @@ features keep which view saw what."""
 import numpy as np
 import pytest
 
-from trainer import views
+from trainer.models import viewpath as views
 
 
 @pytest.mark.parametrize("pixels", [100, 96, 64, 37])

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_addon.utils import builtin
+from blender_addon.inference import builtin
 from shared import classes, rotations
-from shared.stl import read_stl
-from trainer import parts
+from shared.geometry.stl import read_stl
+from trainer.synth import parts
 
 SHIPPED = builtin.FOLDER
 
@@ -58,7 +58,7 @@ def test_a_missing_or_damaged_model_is_named(tmp_path):
 
 
 def test_a_checkout_python_finds_its_store(tmp_path):
-    from blender_addon.utils.client import find_store
+    from blender_addon.inference.client import find_store
 
     python = tmp_path / "repo" / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from blender_addon.utils import client
+from blender_addon.inference import client
 
 CLASSES = ["+X", "-X", "+Y", "-Y", "+Z"]
 GOOD = {"predictions": [{"label": "+Y", "+X": 0.1, "-X": 0.1, "+Y": 0.6, "-Y": 0.1, "+Z": 0.1}]}

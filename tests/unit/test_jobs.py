@@ -6,11 +6,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from blender_addon.utils import jobs
+from blender_addon.batch import jobs
 from samples.meshes import box
 from shared import metaimage, png, rotations
 from shared.classes import CLASSES as CLASSES_ORDER
-from shared.stl import write_stl
+from shared.geometry.stl import write_stl
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from trainer.cli import build_parser
+from trainer.cli.main import build_parser
 from trainer.config import BaselineConfig, TrainConfig
 from trainer.options import config_from_args
 
@@ -70,7 +70,7 @@ def test_the_baseline_has_its_own_defaults():
 
 
 def test_resume_refuses_other_training_options(capsys):
-    from trainer.cli import main
+    from trainer.cli.main import main
 
     with pytest.raises(SystemExit) as stop:
         main(["train", "--resume", "--epochs", "3", "--no-checkpoints"])

@@ -9,7 +9,7 @@ import manifold3d as m3
 import numpy as np
 import pytest
 
-from blender_addon.setups import EmbreeCaster
+from blender_addon.inference.analysis import EmbreeCaster
 from shared import axisrays, setups, stl
 from tests.conftest import ROOT
 

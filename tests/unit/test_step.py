@@ -17,7 +17,7 @@ from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
 from OCP.STEPControl import STEPControl_AsIs, STEPControl_Writer
 from PIL import Image
 
-from blender_addon.utils import step
+from blender_addon import step
 from shared import stl
 from tests.conftest import ROOT
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from samples.meshes import BAD, ascii_stl, box, sphere
-from shared.stl import StlError, face_normals, parse_stl, read_stl, write_stl
+from shared.geometry.stl import StlError, face_normals, parse_stl, read_stl, write_stl
 
 
 def test_binary_round_trip(tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samples.meshes import ascii_stl, binary_stl, box, wedge
-from shared.stl import CAP_VARIABLE, Mesh, StlError, parse_stl, triangle_cap
+from shared.geometry.stl import CAP_VARIABLE, Mesh, StlError, parse_stl, triangle_cap
 
 FUZZ = settings(
     max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow], derandomize=True

@@ -1,0 +1,3 @@
+"""Speed and robustness benchmarks: rendering, the analysis, parts, training, prediction,
+scale, faults.
+"""

@@ -1,0 +1,64 @@
+"""The geometric setup analysis' time per part: Embree's caster (the command line's) against
+numpy's (anywhere else), on machined blocks of about 1k, 10k and 100k triangles, in one warm
+process (medians of --repeats). "scene" is the caster's set-up (Embree's BVH; numpy builds its
+grids lazily, inside "rays").
+
+    python bench/speed/setups.py [--repeats 10]
+
+Target (issue 24): a 10k-triangle part in 50 ms or less here, with Embree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.speed.render import PARTS, machined_block  # noqa: E402
+from blender_addon.inference.analysis import EmbreeCaster  # noqa: E402
+from shared import axisrays, setups  # noqa: E402
+
+
+def _median(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    casters = {"embree": EmbreeCaster, "numpy": axisrays.Caster}
+    print(
+        f"{'part':>5} {'triangles':>9} {'samples':>7} {'caster':>6} {'total ms':>9} "
+        f"{'of it: scene':>12} {'rays':>6}"
+    )
+    for name, segments in PARTS.items():
+        t = machined_block(segments=segments)
+        points, _ = setups.samples(t)
+        totals = {}
+        for caster, make in casters.items():
+            repeats = args.repeats if caster == "embree" or len(t) < 50_000 else 2
+            total = _median(lambda make=make, t=t: setups.analyse(t, caster=make(t)), repeats)
+            scene = _median(lambda make=make, t=t: make(t), repeats)
+            print(
+                f"{name:>5} {len(t):>9,} {len(points):>7,} {caster:>6} {1000 * total:>9.1f} "
+                f"{1000 * scene:>12.1f} {1000 * (total - scene):>6.1f}"
+            )
+            totals[caster] = total
+        print(f"      numpy / embree: {totals['numpy'] / totals['embree']:.1f}x")
+    plan = setups.analyse(machined_block(), caster=EmbreeCaster(machined_block()))
+    print(f"10k part's plan: {[(s.direction, round(s.share, 3)) for s in plan.setups]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-"""bpy-free helpers of the add-on, tested with plain pytest."""

@@ -1,0 +1,1 @@
+"""Scoring a model on a dataset: metrics, confusion, calibration, and their pictures."""

@@ -1,0 +1,103 @@
+"""The face-normal model: a small classifier on features of the mesh itself, no rendering.
+
+The features (and the numpy forward pass of the add-on's built-in model) are in
+`shared/facenormals.py`; here: reading a manifest row's part and the Keras network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared import setups, stl
+from shared.facenormals import (
+    ANALYSIS_SAMPLES,
+    AXES,
+    BINS,
+    DEPTH_EDGES,
+    FEATURES,
+    NORMAL_BINS,
+    PLAN_FEATURES,
+    SHAPE_FEATURES,
+    features,
+    forward,
+    turn,
+    turned_features,
+)
+
+__all__ = [
+    "AXES",
+    "BINS",
+    "DEPTH_EDGES",
+    "FEATURES",
+    "NORMAL_BINS",
+    "PLAN_FEATURES",
+    "SHAPE_FEATURES",
+    "build",
+    "features",
+    "forward",
+    "turn",
+    "turned_features",
+]
+
+
+def source_triangles(path: str, augmentation: str) -> np.ndarray:
+    """A manifest row's part: its STL file, turned as the row's augmentation says."""
+    return turn(stl.read_stl(path).triangles, augmentation)
+
+
+PLAN_BITS = [SHAPE_FEATURES + 5 * i + j for i in range(6) for j in (3, 4)]
+"""The analysis' own plan in the features: per direction, whether its plan has it and whether
+it is its primary setup."""
+
+
+def build(hidden: int = 128, dropout: float = 0.2, plan: bool = True):
+    """A small Keras MLP: features -> softmax over the classes [and the plan head]."""
+    import keras
+    from keras import layers
+
+    from shared import classes
+    from trainer.models import planhead
+
+    inputs = keras.Input((FEATURES,), name="face_normal_features")
+    x = planhead.ShapeDropout(planhead.SHAPE_DROPOUT, PLAN_BITS)(inputs)
+    x = layers.Dense(hidden, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(hidden, activation="relu")(x)
+    if plan:
+        outputs = planhead.head(x)
+    else:
+        outputs = layers.Dense(len(classes.CLASSES), activation="softmax", name="direction")(x)
+    return keras.Model(inputs, outputs, name="milling_face_normals")
+
+
+def caster(triangles: np.ndarray) -> setups.Caster | None:
+    """Embree's ray caster for the analysis where embreex imports (25x faster than numpy's),
+    else None: the analysis' numpy caster."""
+    try:
+        from embreex import mesh_construction, rtcore_scene
+    except ImportError:
+        return None
+    points = triangles.reshape(-1, 3)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2  # float32 rays: centred for precision
+    scene = rtcore_scene.EmbreeScene()
+    mesh_construction.TriangleMesh(scene, (triangles - centre).astype(np.float32))
+
+    def cast(origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        o = np.ascontiguousarray((origins - centre).astype(np.float32))
+        d = np.ascontiguousarray(np.broadcast_to(np.float32(direction), o.shape))
+        return scene.run(o, d) == -1
+
+    return cast
+
+
+def analysis(triangles: np.ndarray) -> setups.Analysis:
+    """The setup analysis behind the plan features (ANALYSIS_SAMPLES points)."""
+    return setups.analyse(triangles, caster=caster(triangles), count=ANALYSIS_SAMPLES)
+
+
+def mesh_features(mesh) -> np.ndarray:
+    """Features of STL bytes, or of an (N, 3, 3) triangle array."""
+    if isinstance(mesh, bytes | bytearray):
+        mesh = stl.parse_stl(bytes(mesh)).triangles
+    mesh = np.asarray(mesh, dtype=np.float64)
+    return features(mesh, analysis(mesh))

@@ -1,0 +1,3 @@
+"""Using a tracked model: predict files, the scoring server and UI, the team server, the built-in
+export.
+"""

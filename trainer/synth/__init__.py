@@ -1,0 +1,3 @@
+"""Parts: synthetic labelled workpieces (stock, machining features, multi-side blocks) and `label`
+for real ones.
+"""

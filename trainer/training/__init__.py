@@ -1,0 +1,3 @@
+"""Training runs: `train(config)`, `train_baseline(config)`, resume, checkpoints, data-parallel,
+tune.
+"""
