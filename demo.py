@@ -2,11 +2,12 @@
 
 Stages: synthetic parts (training, unseen and a handful of new ones, three seeds, every part
 family but one; parts of that held-out family; blocks milled from 2 to 4 sides, for training
-and unseen) -> meta-images with rotations -> the image model (EfficientNet from scratch) -> the
-face-normal model (with its setup-plan head) -> both evaluated on the unseen parts, on the
-held-out family and on the unseen multi-side blocks (setup plans) -> every model on the real
-parts -> a prediction table for the new parts -> stage times and how to open the MLflow UI on
-the same store. Every command is printed before it runs.
+and unseen) -> meta-images with rotations -> the image model (the view-colour path, from
+scratch) -> the face-normal model (with its setup-plan head) -> both evaluated on the unseen
+parts, on the held-out family and on the unseen multi-side blocks (setup plans) -> every model
+on the real parts -> a prediction table for the new parts -> stage times and how to open the
+MLflow UI on the same store. The settings are a recipe file (trainer/recipes/demo.toml). Every
+command is printed before it runs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from shared import classes
+from trainer.recipe import RECIPES, RecipeError, read_toml
 from trainer.synth.machining import FAMILIES
 
 IMAGE_MODEL = "models:/milling-directions@champion"
@@ -45,34 +47,72 @@ class Stages:
         return done.stdout or ""
 
 
+def recipe_args(parser: argparse.ArgumentParser, name: str, table: str, helps: dict[str, str]):
+    """Parse the command line over a recipe, `--recipe FILE` (default: trainer/recipes/`name`),
+    whose [table] gives each option of `helps` its default."""
+    default = RECIPES / name
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--recipe", type=Path, default=default)
+    recipe = first.parse_known_args()[0].recipe
+    try:
+        settings = read_toml(recipe).get(table, {})
+    except RecipeError as e:
+        parser.error(str(e))
+    if unknown := sorted(set(settings) - set(helps)):
+        parser.error(f"{recipe}: [{table}] has no setting {unknown[0]!r}")
+    parser.add_argument(
+        "--recipe",
+        type=Path,
+        default=default,
+        help=f"the recipe: its [{table}] gives the defaults below, its [train] and [baseline] "
+        "go to the trainer's --config (default: %(default)s)",
+    )
+    for key, help in helps.items():
+        if key not in settings:
+            parser.error(f"{recipe}: [{table}] needs {key!r}")
+        value = settings[key]
+        options = {"choices": FAMILIES} if key == "held-out" else {}
+        parser.add_argument(
+            f"--{key}",
+            type=type(value),
+            default=value,
+            help=f"{help} (recipe: %(default)s)",
+            **options,
+        )
+    return parser.parse_args()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/demo"), help="default: %(default)s")
-    parser.add_argument("--parts", type=int, default=320, help="training parts (default: 320)")
-    parser.add_argument("--unseen", type=int, default=100, help="unseen parts (default: 100)")
+    parser.add_argument("--image-size", help="image model input px (recipe: [train])")
+    parser.add_argument("--epochs", help="image model epochs (recipe: [train])")
     parser.add_argument(
-        "--multi", type=int, default=160, help="training blocks of 2-4 sides (default: 160)"
-    )
-    parser.add_argument(
-        "--unseen-multi", type=int, default=60, help="unseen blocks of 2-4 sides (default: 60)"
-    )
-    parser.add_argument("--new", type=int, default=6, help="parts in the table (default: 6)")
-    parser.add_argument("--size", type=int, default=300, help="meta-image px (default: 300)")
-    parser.add_argument("--image-size", type=int, default=100, help="model input (default: 100)")
-    parser.add_argument("--epochs", type=int, default=30, help="image model (default: 30)")
-    parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
-    parser.add_argument(
-        "--rotations", type=int, default=5, help="rotations rendered per part (default: 5)"
-    )
-    parser.add_argument("--no-rotations", dest="rotations", action="store_const", const=0)
-    parser.add_argument(
-        "--held-out", default="ring", choices=FAMILIES, help="family never trained on"
-    )
-    parser.add_argument(
-        "--held-out-parts", type=int, default=40, help="its parts to score (default: 40)"
+        "--no-rotations",
+        dest="rotations",
+        action="store_const",
+        const=0,
+        default=argparse.SUPPRESS,
+        help="render each part as it is",
     )
     parser.add_argument("train_options", nargs="*", help="after --: more `train` options")
-    args = parser.parse_args()
+    args = recipe_args(
+        parser,
+        "demo.toml",
+        "demo",
+        {
+            "parts": "training parts",
+            "unseen": "unseen parts",
+            "multi": "training blocks of 2-4 sides",
+            "unseen-multi": "unseen blocks of 2-4 sides",
+            "new": "parts in the table",
+            "size": "meta-image px",
+            "rotations": "rotations rendered per part",
+            "workers": "render processes",
+            "held-out": "family never trained on",
+            "held-out-parts": "its parts to score",
+        },
+    )
     trained_families = ",".join(f for f in FAMILIES if f != args.held_out)
 
     out = args.out
@@ -110,13 +150,15 @@ def main() -> None:
             *(["--rotations", str(rotations)] if rotations else []),
         )
     data = str(out / "images_train")
+    recipe = ("--config", str(args.recipe), "--data", data, *track)
+    image = [
+        f"--{k}={v}" for k in ("image-size", "epochs") if (v := getattr(args, k.replace("-", "_")))
+    ]
     stages.run(
         "train: image model",
-        *("-m", "trainer", "train", "--data", data, "--weights", "none"),
-        *("--image-size", str(args.image_size), "--epochs", str(args.epochs)),
-        *("--patience", str(args.epochs), *track, *args.train_options),
+        *("-m", "trainer", "train", *recipe, *image, *args.train_options),
     )
-    stages.run("train: face-normal model", "-m", "trainer", "baseline", "--data", data, *track)
+    stages.run("train: face-normal model", "-m", "trainer", "baseline", *recipe)
 
     scores: dict[str, dict] = {"unseen": {}, "held_out": {}, "unseen_multi": {}}
     for test, what in (

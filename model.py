@@ -8,7 +8,8 @@ every family; a twin, trained on other parts of every family but one, is scored 
 command) and logs both to the run -> the candidate replaces blender_addon/models/ only if it
 does at least as well on the real-part benchmark (exact plans over all real cases, then the
 one-setup accuracy: bench/real.py), so that a model better on synthetic parts alone never
-ships. Every command is printed before it runs.
+ships. The settings are a recipe file (trainer/recipes/builtin.toml). Every command is printed
+before it runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from demo import Stages
+from demo import Stages, recipe_args
 from trainer.synth.machining import FAMILIES
 
 MODEL = "models:/milling-directions-face-normals@champion"
@@ -37,28 +38,27 @@ def main() -> None:
         default=Path("blender_addon/models"),
         help="where the weights and metadata go (default: %(default)s)",
     )
-    parser.add_argument("--parts", type=int, default=100, help="training parts per family")
-    parser.add_argument("--test-parts", type=int, default=40, help="unseen parts per family")
-    parser.add_argument(
-        "--multi-parts",
-        type=int,
-        default=600,
-        help="training blocks milled from 2 to 4 sides (default: %(default)s)",
-    )
-    parser.add_argument("--test-multi", type=int, default=100, help="unseen blocks of 2 to 4 sides")
-    parser.add_argument("--rotations", type=int, default=3, help="poses per part (default: 3)")
     parser.add_argument(
         "--replace",
         action="store_true",
         help="ship the new model even if it loses to the shipped one on the real parts",
     )
-    parser.add_argument("--hidden", type=int, default=128, help="units of each hidden layer")
-    parser.add_argument("--epochs", type=int, default=300, help="at most (early stopping)")
-    parser.add_argument("--workers", type=int, default=2, help="render processes (default: 2)")
-    parser.add_argument(
-        "--held-out", default="ring", choices=FAMILIES, help="family the twin never sees"
+    parser.add_argument("--hidden", help="units of each hidden layer (recipe: [baseline])")
+    parser.add_argument("--epochs", help="at most, early stopping (recipe: [baseline])")
+    args = recipe_args(
+        parser,
+        "builtin.toml",
+        "model",
+        {
+            "parts": "training parts per family",
+            "test-parts": "unseen parts per family",
+            "multi-parts": "training blocks milled from 2 to 4 sides",
+            "test-multi": "unseen blocks of 2 to 4 sides",
+            "rotations": "poses per part",
+            "workers": "render processes",
+            "held-out": "family the twin never sees",
+        },
     )
-    args = parser.parse_args()
     out, held = args.out, args.held_out
     others = [f for f in FAMILIES if f != held]
     stages = Stages()
@@ -98,9 +98,9 @@ def main() -> None:
     for store, data in (("model", "train"), ("twin", "train_others")):
         stages.run(
             f"baseline: {store}",
-            *("-m", "trainer", "baseline", "--data", str(out / data), "--seed", "0"),
-            *("--epochs", str(args.epochs), "--tracking-uri", stores[store], "--quiet"),
-            *("--hidden", str(args.hidden)),
+            *("-m", "trainer", "baseline", "--config", str(args.recipe)),
+            *("--data", str(out / data), "--tracking-uri", stores[store], "--quiet"),
+            *(f"--{k}={v}" for k in ("hidden", "epochs") if (v := getattr(args, k))),
         )
     metrics = {}
     for store, data, names in (

@@ -90,6 +90,8 @@ class RunConfig:
     )
     more_data: tuple[Path, ...] = ()
     """The folders after the first of --data."""
+    recipe: Path | None = None
+    """The recipe file the settings were read from (`--config`; logged as an artifact)."""
     epochs: int = option(
         10,
         "epochs of the head phase, or of all training from scratch (the face-normal model: "
@@ -123,6 +125,7 @@ class RunConfig:
             self.data, self.more_data = first, (*self.more_data, *rest)
         self.data = Path(self.data)
         self.more_data = tuple(Path(p) for p in self.more_data)
+        self.recipe = None if self.recipe is None else Path(self.recipe)
         if (
             not 0 < self.val_fraction < 1
             or not 0 < self.test_fraction < 1

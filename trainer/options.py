@@ -11,7 +11,7 @@ from types import UnionType
 from typing import Any
 
 
-def _value_type(hint: Any) -> Any:
+def value_type(hint: Any) -> Any:
     """`int | None` -> int."""
     if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
         return next(a for a in typing.get_args(hint) if a is not type(None))
@@ -37,7 +37,7 @@ def add_options(
             continue
         help = meta["help"].replace("%", "%%")  # argparse formats help with %
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
-        kind = _value_type(hints[f.name])
+        kind = value_type(hints[f.name])
         if kind is bool:
             action = "store_false" if f.default else "store_true"
             parser.add_argument(flag, dest=f.name, action=action, default=None, help=help)
@@ -58,14 +58,17 @@ def add_options(
         )
 
 
-def config_from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
-    """`cls` from the options that were given (the dataclass defaults for the others)."""
+def config_from_args(
+    cls: type, args: argparse.Namespace, recipe: dict[str, Any] | None = None, **overrides: Any
+) -> Any:
+    """`cls` from the options that were given, over the `recipe`'s settings (recipe.py), over
+    the dataclass defaults."""
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(cls)
         if getattr(args, f.name, None) is not None
     }
-    return cls(**(given | overrides))
+    return cls(**((recipe or {}) | given | overrides))
 
 
 def given_options(cls: type, args: argparse.Namespace, keep: tuple[str, ...] = ()) -> list[str]:

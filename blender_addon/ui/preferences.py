@@ -6,8 +6,12 @@ from bpy.props import EnumProperty, FloatProperty, StringProperty
 from ..inference import builtin, client
 
 
+ADDON = __package__.rpartition(".")[0]
+"""The add-on's own package (preferences are the add-on's, keyed by it; this module is in ui/)."""
+
+
 class MillingPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON
 
     backend: EnumProperty(
         name="Ask the Model",
@@ -94,7 +98,7 @@ class MillingPreferences(bpy.types.AddonPreferences):
 
 def addon_preferences(context) -> MillingPreferences | None:
     """The add-on's preferences (None if it is not registered as an add-on)."""
-    addon = context.preferences.addons.get(__package__)
+    addon = context.preferences.addons.get(ADDON)
     return None if addon is None else addon.preferences
 
 

@@ -21,6 +21,7 @@ from trainer.cli.serving_commands import connect as _connect
 from trainer.config import BaselineConfig, ConfigError, TrainConfig, resolve_tracking_uri
 from trainer.errors import TrainerError
 from trainer.options import add_options, config_from_args, given_options
+from trainer.recipe import read as read_recipe
 
 EPILOG = """\
 exit codes: 0 done, 1 some inputs failed (each named on stderr), 2 usage error
@@ -79,14 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     train = command(
         "train",
         "train the image model on a folder of meta-images, tracked in MLflow",
-        "Read DIR/manifest.csv, split train/validation/test by part, train (transfer learning of "
-        "EfficientNet with --weights imagenet or a file, beside the view-colour path; from "
-        "scratch with --weights none, the view-colour path alone), evaluate on the "
-        "test split, log everything to MLflow, register the model as a version of "
+        "Read DIR/manifest.csv, split train/validation/test by part, train (by default the "
+        "view-colour path alone, which generalised best; with --variant or a weights file, "
+        "EfficientNet beside it, from ImageNet weights or with --weights none from scratch), "
+        "evaluate on the test split, log everything to MLflow, register the model as a version of "
         "'milling-directions' and give it the 'champion' alias only if it beats the current "
         "champion on the same test data. A checkpoint is written after every epoch; a run that "
         "was stopped or killed continues from its last one with --resume.",
     )
+    recipe_option(train)
     add_options(train, TrainConfig, optional=("data",))
     train.add_argument(
         "--resume",
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "makes --base auto use EfficientNet; default: the view-colour path alone)",
     )
     tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    recipe_option(tune)
     add_options(tune, TrainConfig, skip=("variant", "checkpoints", "checkpoint_dir"))
 
     baseline = command(
@@ -125,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         "experiment with the same metrics (tag family=face-normals) and registered as "
         f"'{families.FACE_NORMALS.registered_name}', with its own champion.",
     )
-    add_options(baseline, BaselineConfig)
+    recipe_option(baseline)
+    add_options(baseline, BaselineConfig, optional=("data",))
 
     evaluate = command(
         "evaluate",
@@ -143,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         "predict the milling direction of meta-images or STL parts",
         "INPUT is a meta-image (.png) or a part (.stl, rendered with the Blender add-on first) "
         "for the image model, a part (.stl) for the face-normal model. With --json: one object "
-        'per input, {"input", "label", "probabilities", "model_uri", "model_version"}.',
+        'per input, {"input", "label", "probabilities", "model_uri", "model_version", "plan"}; '
+        '"plan" lists the setups, each {"direction", "probability", "share"} (empty for a '
+        "model without a plan head).",
     )
     predict.add_argument("inputs", nargs="+", metavar="INPUT")
     predict.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -184,6 +190,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     handlers.update(cli_serving.add_commands(command, store_options))
     return parser
+
+
+def recipe_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="RECIPE.toml",
+        help="read the settings from a recipe (option names as keys, at the top level or in a "
+        "table named after this command; e.g. trainer/recipes/demo.toml); options given here "
+        "override it. The run logs the file as an artifact",
+    )
+
+
+def _config(parser: argparse.ArgumentParser, cls: type, args: argparse.Namespace, **overrides):
+    """The run's config: the options given, over --config's recipe, over the defaults."""
+    recipe = read_recipe(args.config, cls, args.command) if args.config else {}
+    if args.data is None and "data" not in recipe:
+        parser.error(f"{args.command}: --data DIR is required (or give data in the --config recipe)")
+    return config_from_args(cls, args, recipe, recipe=args.config, **overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +258,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.resume:
         given = given_options(TrainConfig, args, keep=("tracking_uri", "experiment", "progress"))
+        given += ["--config"] if args.config else []
         if given:
             parser.error(
                 "--resume continues a run with the settings it started with; drop "
@@ -242,10 +268,8 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         run_id = None if args.resume == "latest" else args.resume
         experiment = args.experiment or TrainConfig.experiment
         result = resume(run_id, uri, experiment, args.progress is not False)
-    elif args.data is None:
-        parser.error("train: --data DIR is required (or --resume to continue a stopped run)")
     else:
-        config = config_from_args(TrainConfig, args)
+        config = _config(parser, TrainConfig, args)
         uri = config.tracking_uri
         result = train(config)
     _report(result)
@@ -267,7 +291,7 @@ def _tune(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
     if args.trials < 1:
         parser.error("--trials must be at least 1")
-    config = config_from_args(TrainConfig, args, **({"variant": variants[0]} if given else {}))
+    config = _config(parser, TrainConfig, args, **({"variant": variants[0]} if given else {}))
     summary = tune(
         config,
         args.trials,
@@ -287,7 +311,7 @@ def _tune(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _baseline(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from trainer.training.baseline import train_baseline
 
-    _report(train_baseline(config_from_args(BaselineConfig, args)), "face-normal model, ")
+    _report(train_baseline(_config(parser, BaselineConfig, args)), "face-normal model, ")
     return 0
 
 

@@ -125,6 +125,8 @@ def log_setup(config: RunConfig, ready: Prepared, scratch: Path, **params: Any) 
         | versions()
     )
     tracking.log_dict(config.as_params() | params, "config.json")
+    if config.recipe is not None:
+        tracking.log_artifact(config.recipe, "recipe")
     data.write_split(scratch / "split.csv", ready.assignment)
     tracking.log_artifact(scratch / "split.csv")
 
