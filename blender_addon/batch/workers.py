@@ -51,7 +51,7 @@ def worker_command(size: int, strategy: str, engine: str, threads: int, out: Pat
     bpy = sys.modules.get("bpy")
     binary = getattr(getattr(bpy, "app", None), "binary_path", "") if bpy else ""
     if binary:
-        script = str(Path(__file__).with_name("cli.py"))
+        script = str(Path(__file__).resolve().parents[1] / "cli.py")
         flags = ["--background", "--factory-startup", "--python-exit-code", "1"]
         return [binary, *flags, "--python", script, "--", *args]
     return [sys.executable, "-m", "blender_addon", *args]
@@ -66,7 +66,7 @@ def render_in_workers(
     """Hand `tasks` to `workers` processes; `collect` each answer in this thread, in the order
     they come. A worker that dies fails its task and is restarted for the next one."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     pending: queue.Queue[Task] = queue.Queue()
     for task in tasks:

@@ -5,7 +5,6 @@ from bpy.props import EnumProperty, FloatProperty, StringProperty
 
 from ..inference import builtin, client
 
-
 ADDON = __package__.rpartition(".")[0]
 """The add-on's own package (preferences are the add-on's, keyed by it; this module is in ui/)."""
 

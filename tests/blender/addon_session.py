@@ -57,7 +57,9 @@ facts["predicted"] = [scene.milling.prediction_label, list(scene.milling.predict
 arrow = next(o for o in bpy.data.objects if o.get("milling_arrow"))
 facts["arrow_colours"] = [list(arrow.data.materials[0].diffuse_color), list(arrow.color)]
 facts["confidence_colour"] = list(
-    sys.modules[module + ".scene.answer"].confidence_colour(max(scene.milling.prediction_probabilities))
+    sys.modules[module + ".scene.answer"].confidence_colour(
+        max(scene.milling.prediction_probabilities)
+    )
 )
 
 scene.milling.input_dir = str(work / "parts")

@@ -207,7 +207,9 @@ def _config(parser: argparse.ArgumentParser, cls: type, args: argparse.Namespace
     """The run's config: the options given, over --config's recipe, over the defaults."""
     recipe = read_recipe(args.config, cls, args.command) if args.config else {}
     if args.data is None and "data" not in recipe:
-        parser.error(f"{args.command}: --data DIR is required (or give data in the --config recipe)")
+        parser.error(
+            f"{args.command}: --data DIR is required (or give data in the --config recipe)"
+        )
     return config_from_args(cls, args, recipe, recipe=args.config, **overrides)
 
 

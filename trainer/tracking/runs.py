@@ -1,6 +1,6 @@
 """MLflow tracking: the store and its locks, runs, params, metrics, artifacts, and the logged
 model. The registry and the champion are in registry.py; these two (and the logged model's own
-code, mlflow_model.py) are the only trainer modules that import mlflow.
+code, logged_model.py) are the only trainer modules that import mlflow.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from trainer.errors import TrainerError
 from trainer.models import families
 from trainer.models.families import Family
 
-MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
-PACKAGE = Path(__file__).resolve().parent
+MODEL_CODE = Path(__file__).with_name("logged_model.py")
+PACKAGE = Path(__file__).resolve().parents[1]
+"""The trainer package, logged with the model as its code (with shared/ beside it)."""
 
 
 class TrackingError(TrainerError, RuntimeError):
