@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from shared import classes
+from bench.demo_report import record, report
 from trainer.recipe import RECIPES, RecipeError, read_toml
 from trainer.synth.machining import FAMILIES
 
@@ -94,6 +94,11 @@ def main() -> None:
         const=0,
         default=argparse.SUPPRESS,
         help="render each part as it is",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the figures as a dated record for the docs' Results (docs/results/data)",
     )
     parser.add_argument("train_options", nargs="*", help="after --: more `train` options")
     args = recipe_args(
@@ -202,90 +207,8 @@ def main() -> None:
         for line in (out / "parts_new" / "labels.csv").read_text().splitlines()[1:]
     )
     report(scores, answers, labels, stages.times, store, args.held_out)
-
-
-def real_parts(results: dict) -> None:
-    """The real-part line: 5-class accuracy on one-setup parts, the multi-setup figures."""
-    print("\n== real parts (bench/realparts: designed outside this project)")
-    for name, r in results.items():
-        ece = "" if r["ece"] is None else f", ECE {r['ece']:.3f}"
-        print(
-            f"{name:>22}: accuracy {r['one_setup_accuracy']:.1%} on {r['one_setup_cases']} "
-            f"one-setup cases{ece}; multi-setup: a needed setup {r['multi_needed']:.1%}, "
-            f"the primary {r['multi_primary']:.1%} of {r['multi_parts']} parts"
-        )
-
-
-def setup_plans(scores: dict) -> None:
-    """The setup-plan lines: exact plan and primary setup on unseen multi-side blocks and on the
-    real parts (a model without a plan head answers its label alone)."""
-    print("\n== setup plans (exact: the set of sides to mill from; primary: the first setup)")
-    for family, s in scores["unseen_multi"].items():
-        m, r = s["metrics"], scores["real"].get(f"{family} champion", {})
-        real = (
-            f"; real multi-setup parts: exact {r['multi_plan_exact']:.1%}, primary "
-            f"{r['multi_plan_primary']:.1%}; real one-setup cases: exact "
-            f"{r['one_setup_plan_exact']:.1%}"
-            if r
-            else ""
-        )
-        print(
-            f"{family:>12} model: unseen multi-side blocks: exact {m['eval_plan_exact']:.1%}, "
-            f"primary {m['eval_plan_primary']:.1%}{real}"
-        )
-    for name in ("built-in model", "setup analysis"):
-        r = scores["real"][name]
-        print(
-            f"{name:>18}: real multi-setup parts: exact {r['multi_plan_exact']:.1%}, primary "
-            f"{r['multi_plan_primary']:.1%}; real one-setup cases: exact "
-            f"{r['one_setup_plan_exact']:.1%}"
-        )
-
-
-def report(
-    scores: dict, answers: dict, labels: dict, times: list, store: str, held_out: str
-) -> None:
-    for test, title in (
-        ("unseen", "unseen parts (never trained on, another seed)"),
-        ("held_out", f"held-out family: {held_out} (no part of it trained on)"),
-    ):
-        print(f"\n== {title}")
-        for family, s in scores[test].items():
-            m = s["metrics"]
-            print(
-                f"{family:>12} model: accuracy {m['eval_accuracy']:.1%}, macro-F1 "
-                f"{m['eval_macro_f1']:.3f} on {s['images']} meta-images ({s['model_uri']} "
-                f"v{s['model_version']})"
-            )
-    real_parts(scores["real"])
-    setup_plans(scores)
-    print()
-    for family, s in scores["unseen"].items():
-        print(f"confusion on unseen parts, {family} model (rows true, columns predicted):")
-        print("      " + "".join(f"{c:>5}" for c in classes.CLASSES))
-        for c, row in zip(classes.CLASSES, s["confusion"], strict=True):
-            print(f"{c:>6}" + "".join(f"{v:>5}" for v in row))
-
-    print("\n== new parts (third seed)")
-    print(f"{'part':<16}{'true':>6}  {'image model':<20}{'face-normal model':<20}")
-    for part, truth in labels.items():
-        cells = []
-        for family in ("image", "face-normal"):
-            a = answers[family].get(part)
-            cells.append(
-                f"{a['label']:>3} {a['probabilities'][a['label']]:6.1%} "
-                f"{'ok' if a['label'] == truth else 'x':<3}"
-                if a
-                else "failed"
-            )
-        print(f"{part:<16}{truth:>6}  {cells[0]:<20}{cells[1]:<20}")
-
-    print("\n== stage times")
-    for stage, seconds in times:
-        print(f"{stage:<44}{seconds:8.1f} s")
-    print(f"{'total':<44}{sum(s for _, s in times):8.1f} s")
-    print("\nsee every run in the MLflow UI:")
-    subprocess.run([sys.executable, "-m", "trainer", "ui", "--tracking-uri", store], check=False)
+    if args.record:
+        record(scores, answers, labels, stages.times, args.held_out)
 
 
 if __name__ == "__main__":

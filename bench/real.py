@@ -243,6 +243,11 @@ def main() -> None:
     parser.add_argument("--tracking-uri", help="also score this store's two champions")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "real")
     parser.add_argument("--json", action="store_true", help="one JSON object, no table")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also write a dated record for the docs' Results (docs/results/data)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     one, multi = cases(read_labels(), args.out)
@@ -263,6 +268,8 @@ def main() -> None:
         start = time.monotonic()
         results[name] = score(answer(), one, multi, calibrated=name != "setup analysis")
         seconds[name] = time.monotonic() - start
+    if args.record:
+        write_record(results, seconds, len(one), len(multi))
     if args.json:
         print(json.dumps(results))
         return
@@ -288,6 +295,57 @@ def main() -> None:
             f"{name:<22}{r['one_setup_plan_exact']:>16.1%}{r['multi_plan_exact']:>12.1%}"
             f"{r['multi_plan_primary']:>14.1%}"
         )
+
+
+def write_record(results: dict, seconds: dict, cases: int, multi: int) -> None:
+    from bench import record
+
+    c = record.column
+    record.write(
+        "real",
+        "The real-part benchmark",
+        [
+            record.table(
+                f"5-class answers: {cases} one-setup cases, {multi} multi-setup parts",
+                [
+                    c("model"),
+                    c("one-setup accuracy", "percent"),
+                    c("ECE", "float3"),
+                    c("wrong at >= 95 %", "int"),
+                    c("multi-setup: a needed side", "percent"),
+                    c("multi-setup: the primary", "percent"),
+                    c("time", "seconds"),
+                ],
+                [
+                    [
+                        name,
+                        *(r[k] for k in ("one_setup_accuracy", "ece", "wrong_confident")),
+                        *(r[k] for k in ("multi_needed", "multi_primary")),
+                        seconds[name],
+                    ]
+                    for name, r in results.items()
+                ],
+            ),
+            record.table(
+                "Setup plans (exact: the set of needed sides; primary: the plan's first setup)",
+                [
+                    c("model"),
+                    c("one-setup: exact", "percent"),
+                    c("multi-setup: exact", "percent"),
+                    c("multi-setup: primary", "percent"),
+                ],
+                [
+                    [
+                        name,
+                        r["one_setup_plan_exact"],
+                        r["multi_plan_exact"],
+                        r["multi_plan_primary"],
+                    ]
+                    for name, r in results.items()
+                ],
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -141,3 +141,15 @@ def test_predict_without_a_champion_says_how_to_get_one_and_nothing_else(tmp_pat
     store = f"sqlite:///{tmp_path / 'new.db'}"
     verbose = _cli("predict", image, "--tracking-uri", store, "--verbose", env=inherited_quiet)
     assert verbose.returncode == 2 and len(verbose.stderr.strip().splitlines()) > 1
+
+
+def test_a_bad_recipe_is_one_line_naming_it_and_no_run(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("[train]\nepochs = 'many'\n")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = _cli(
+        "train", "--config", str(recipe), "--data", str(tmp_path), "--tracking-uri", store
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"error: {recipe}: 'epochs' must be an integer, not 'many'" in result.stderr
+    assert not (tmp_path / "mlflow.db").exists() or _runs(tmp_path) == 0
