@@ -59,16 +59,16 @@ def add_options(
 
 
 def config_from_args(
-    cls: type, args: argparse.Namespace, recipe: dict[str, Any] | None = None, **overrides: Any
+    cls: type, args: argparse.Namespace, settings: dict[str, Any] | None = None, **overrides: Any
 ) -> Any:
-    """`cls` from the options that were given, over the `recipe`'s settings (recipe.py), over
+    """`cls` from the options that were given, over `settings` (a recipe's: recipe.py), over
     the dataclass defaults."""
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(cls)
         if getattr(args, f.name, None) is not None
     }
-    return cls(**((recipe or {}) | given | overrides))
+    return cls(**((settings or {}) | given | overrides))
 
 
 def given_options(cls: type, args: argparse.Namespace, keep: tuple[str, ...] = ()) -> list[str]:
