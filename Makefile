@@ -11,7 +11,7 @@ DEMO := build/demo
 DEMO_STORE := sqlite:///$(DEMO)/mlflow.db
 TEST_WORKERS ?= 2
 
-.PHONY: help setup lint test demo model addon bench team-server clean
+.PHONY: help setup lint test docs demo model addon bench team-server clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,9 +25,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[all]'
 	@touch $@
 
-lint: setup ## Check style with ruff
+lint: setup ## Check style with ruff, and the import contracts (.importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+docs: setup ## Build the documentation site into build/site (--strict), its generated pages first
+	$(PY) docs/generate.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 test: setup lint ## Set up, lint and run the whole test suite (two pytest-xdist workers)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
@@ -41,7 +46,7 @@ model: setup ## Train the add-on's built-in model (model.py) into blender_addon/
 addon: setup ## Build the installable Blender extension zip into dist/
 	$(PY) -m blender_addon package --out dist
 
-bench: setup ## Run the benchmarks (figures in the README)
+bench: setup ## Run the speed benchmarks (bench/speed/; they print their figures)
 	$(PY) bench/speed/render.py
 	$(PY) bench/speed/setups.py
 	$(PY) bench/speed/parts.py

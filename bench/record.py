@@ -5,7 +5,7 @@
 Each record says when (date), on what (the commit, `-dirty` with uncommitted changes), where
 (the machine: architecture, cores, memory, GPU) and how (the command), then its tables. A
 cell is a number or a string; a column's `format` says how a number is shown (bench/results.py).
-Nothing on a Results page is typed by hand: tests/unit/test_docs.py checks that every figure
+Nothing on a Results page is typed by hand: tests/architecture/test_docs.py checks that every figure
 there comes from its record.
 """
 

@@ -20,11 +20,13 @@ if __package__ in (None, ""):  # run as a script by Blender: make the package im
 
 from blender_addon import cli_output as console
 from blender_addon._shared import metaimage, stl
-from blender_addon.batch import jobs
+from blender_addon.batch import jobs, workers
 from blender_addon.batch import runner as batch
+from blender_addon.batch.dataset import IncompleteError, merge_datasets
 from blender_addon.batch.jobs import UsageError
 from blender_addon.inference import analysis as setups
 from blender_addon.inference import client
+from blender_addon.package import build_zip
 from blender_addon.render.engines import ENGINES, NAMES
 
 BLENDER_PROG = "blender --background --python-exit-code 1 --python blender_addon/cli.py"
@@ -273,12 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "setups":
         return setups.run(args)
     if args.command == "package":
-        from blender_addon.package import build_zip
-
         print(build_zip(args.out))
         return 0
-    from blender_addon.batch import workers
-
     return workers.serve_worker(args.out, args.size, args.strategy, args.engine, args.threads)
 
 
@@ -296,7 +294,7 @@ def _predict(args: argparse.Namespace) -> int:
     )
     online, render = args.online, None
     if mode != "builtin":  # a champion reads meta-images: they are rendered with bpy
-        try:
+        try:  # bpy: only for the champion, and not installed in every Python
             from blender_addon.scene.answer import meta_image, online_access
         except ModuleNotFoundError as e:
             if e.name != "bpy":
@@ -313,8 +311,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from blender_addon.batch.dataset import IncompleteError, merge_datasets
-
     try:
         count = merge_datasets(args.folders, args.out)
     except UsageError as e:

@@ -13,7 +13,7 @@ Features (part frame, after centring and scaling as for meta-images):
   perpendicular) and lie inside the part (below its skin along their own normal). A pocket's
   walls stand near the end it is cut from; a through bore's run the whole length. Without this
   block a model trained without rings scored 83 % on rings; with it, 97 %.
-- the geometric setup analysis (shared/setups.py, its default points, the bounding box as
+- the geometric setup analysis (shared/geometry/setups.py, its default points, the bounding box as
   stock), per direction of shared.plans.SIDES: the share of the machined area it reaches,
   the share that only it reaches among the analysis' plan (0 outside it), the share it adds
   there, whether the plan has it and whether it is its primary; then the undercut share and the

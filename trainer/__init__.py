@@ -1,1 +1,1 @@
-"""The learning half of Milling Directions: `python -m trainer COMMAND` (see cli.py)."""
+"""The learning half of Milling Directions: `python -m trainer COMMAND` (see cli/main.py)."""

@@ -90,8 +90,14 @@ class RunConfig:
     )
     more_data: tuple[Path, ...] = ()
     """The folders after the first of --data."""
-    recipe: Path | None = None
-    """The recipe file the settings were read from (`--config`; logged as an artifact)."""
+    recipe: Path | None = option(
+        None,
+        "read the settings from a recipe (option names as keys, at its top level or in a table "
+        "named after the command; e.g. trainer/recipes/demo.toml); options given here override "
+        "it. The run logs the file as an artifact",
+        flag="--config",
+        metavar="RECIPE.toml",
+    )
     epochs: int = option(
         10,
         "epochs of the head phase, or of all training from scratch (the face-normal model: "

@@ -44,6 +44,7 @@ def read(path: Path, cls: type, command: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise RecipeError(f"{path}: '{command}' must be a table of settings")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("help")}
+    del fields["recipe"]  # a recipe does not name another
     hints = typing.get_type_hints(cls)
     settings = {}
     for key, value in table.items():

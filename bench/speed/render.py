@@ -3,7 +3,7 @@
     python bench/speed/render.py [--repeats 10] [--threads 1] [--quick]
 
 For machined blocks of about 1k, 10k and 100k triangles at 300 and 600 px, one warm process
-times each stage of what a batch does per meta-image (render.py's `render_task`):
+times each stage of what a batch does per meta-image (batch/task.py's `render_task`):
   stl     read and validate the STL file
   load    put the part in the scene: normalise, face colours, Blender mesh or Embree BVH
   render  draw the pixels (Cycles: bpy.ops.render.render; embree: cast the rays)

@@ -3,7 +3,7 @@ numpy's (anywhere else), on machined blocks of about 1k, 10k and 100k triangles,
 process (medians of --repeats). "scene" is the caster's set-up (Embree's BVH; numpy builds its
 grids lazily, inside "rays").
 
-    python bench/speed/setups.py [--repeats 10]
+    python bench/speed/setups.py [--repeats 10] [--record]
 
 Target (issue 24): a 10k-triangle part in 50 ms or less here, with Embree.
 """
@@ -36,7 +36,11 @@ def _median(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--record", action="store_true", help="also write a dated record for the docs' Results"
+    )
     args = parser.parse_args()
+    rows = []
     casters = {"embree": EmbreeCaster, "numpy": axisrays.Caster}
     print(
         f"{'part':>5} {'triangles':>9} {'samples':>7} {'caster':>6} {'total ms':>9} "
@@ -55,9 +59,20 @@ def main() -> None:
                 f"{1000 * scene:>12.1f} {1000 * (total - scene):>6.1f}"
             )
             totals[caster] = total
+            rows.append([name, len(t), len(points), caster, total * 1000, scene * 1000])
         print(f"      numpy / embree: {totals['numpy'] / totals['embree']:.1f}x")
+        rows[-1].append(totals["numpy"] / totals["embree"])
+        rows[-2].append(None)
     plan = setups.analyse(machined_block(), caster=EmbreeCaster(machined_block()))
     print(f"10k part's plan: {[(s.direction, round(s.share, 3)) for s in plan.setups]}")
+    if args.record:
+        from bench import record
+
+        c = record.column
+        columns = [c("part"), c("triangles", "int"), c("samples", "int"), c("caster")]
+        columns += [c("total", "ms"), c("of it: scene", "ms"), c("numpy / embree", "ratio")]
+        title = f"Time per part, median of {args.repeats} (numpy on 100k: of 2)"
+        record.write("setups", "The setup analysis' time", [record.table(title, columns, rows)])
 
 
 if __name__ == "__main__":

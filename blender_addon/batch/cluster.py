@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._shared import atomic, stl
+from ..render.engines import open_renderer
 from . import cluster_auth
 from .jobs import UsageError
 from .task import Answer, Task, render_task
@@ -29,8 +30,6 @@ class RenderActor:
     """A renderer on a cluster slot (made a Ray actor by `render_on_ray`)."""
 
     def __init__(self, size: int, strategy: str, engine: str, threads: int, cap: int):
-        from ..render.engines import open_renderer
-
         os.environ[stl.CAP_VARIABLE] = str(cap)  # the batch's triangle limit, not the node's
         self.strategy = strategy
         self.renderer = open_renderer(engine, size, threads)

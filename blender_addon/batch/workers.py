@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from ..render.engines import open_renderer
 from .jobs import Variant
 from .task import Answer, Task, render_task
 
@@ -128,8 +129,6 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def serve_worker(out: Path, size: int, strategy: str, engine: str, threads: int) -> int:
     """Worker loop: read tasks as JSON lines on stdin, answer each on stdout."""
-    from ..render.engines import open_renderer
-
     with open_renderer(engine, size, threads) as renderer:
         for line in sys.stdin:
             if line.strip():

@@ -1,6 +1,6 @@
 """`python -m blender_addon setups PART...`: from which sides each part must be milled, by the
-geometric setup analysis (shared/setups.py). Embree casts the rays where `embreex` is installed;
-elsewhere (a stock Blender) the numpy caster does, with the same answers."""
+geometric setup analysis (shared/geometry/setups.py). Embree casts the rays where `embreex` is
+installed; elsewhere (a stock Blender) the numpy caster does, with the same answers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Render meta-images by casting one ray per pixel with Embree (the `embreex` package), no bpy.
 
-The same picture as the Cycles grid (render.py), drawn without a render pipeline: the part's
+The same picture as the Cycles grid (cycles.py), drawn without a render pipeline: the part's
 triangles go into one Embree scene in the part frame, and each pixel of view (r, c) casts the
 ray an orthographic camera would, turned into the part frame by that view's rotation. The pixel
 takes the colour of the triangle it hits (the encoded part-frame normal, computed in numpy), or

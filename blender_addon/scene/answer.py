@@ -10,6 +10,7 @@ import math
 import bpy
 import numpy as np
 from mathutils import Matrix, Vector
+from mathutils.bvhtree import BVHTree
 
 from .._shared import classes, metaimage, setups, stl
 from ..inference import client
@@ -115,8 +116,6 @@ class BVHCaster:
     """The analysis' caster on mathutils' BVH tree: no embreex needed inside Blender."""
 
     def __init__(self, triangles: np.ndarray):
-        from mathutils.bvhtree import BVHTree
-
         points = triangles.reshape(-1, 3)
         self.tree = BVHTree.FromPolygons(
             [Vector(p) for p in points],

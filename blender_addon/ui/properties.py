@@ -14,6 +14,7 @@ from bpy.props import (
 )
 
 from .._shared import classes, metaimage
+from ..scene.overlay import toggled
 
 UNLABELLED = "NONE"
 LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for training")] + [
@@ -90,8 +91,6 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
 
 
 def _overlay_toggled(props, context) -> None:
-    from ..scene.overlay import toggled
-
     toggled(props, context)
 
 

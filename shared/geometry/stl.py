@@ -32,7 +32,7 @@ _ASCII_BYTES_PER_TRIANGLE = 1024  # generous: a facet is typically about 250 byt
 
 
 PART_SUFFIXES = (".stl", ".step", ".stp")
-"""File names the commands take as parts: STL, and STEP (meshed by the add-on's utils/step.py)."""
+"""File names the commands take as parts: STL, and STEP (meshed by the add-on's step.py)."""
 
 
 class StlError(ValueError):

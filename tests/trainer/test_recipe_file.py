@@ -27,7 +27,7 @@ def test_a_recipe_trains_with_the_command_line_over_it_and_is_logged(tmp_path):
     done = subprocess.run(
         [
             *(sys.executable, "-m", "trainer", "train", "--config", str(recipe), "--epochs", "1"),
-            *("--tracking-uri", store, "--quiet", "--no-checkpoints"),
+            *("--tracking-uri", store, "--quiet"),
         ],
         cwd=ROOT,
         capture_output=True,

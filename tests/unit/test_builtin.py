@@ -88,7 +88,8 @@ def test_an_old_blender_gets_one_line():
 
 def test_every_blender_command_line_exits_non_zero_on_failure():
     root = Path(__file__).resolve().parents[2]
-    for doc in ("README.md", "DESIGN.md", "blender_addon/cli.py"):
+    docs = [p.relative_to(root).as_posix() for p in (root / "docs").rglob("*.md")]
+    for doc in ("README.md", "DESIGN.md", "blender_addon/cli.py", *docs):
         for line in (root / doc).read_text().splitlines():
             if "blender --background" in line:
                 assert "--python-exit-code 1" in line, (doc, line)

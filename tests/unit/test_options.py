@@ -82,7 +82,7 @@ def test_the_base_is_the_view_colour_path_unless_a_variant_or_weights_file_is_na
     from trainer.config import ConfigError
 
     plain, scratch = TrainConfig(data="d"), TrainConfig(data="d", weights="none")
-    for config in (plain, scratch):  # README: pretrained or not, EfficientNet did worse
+    for config in (plain, scratch):  # the logbook: pretrained or not, EfficientNet did worse
         assert (config.base, config.image_size, config.pretrained) == ("none", 100, False)
     lite = TrainConfig(data="d", variant="lite0")
     assert (lite.base, lite.variant, lite.image_size, lite.pretrained) == (

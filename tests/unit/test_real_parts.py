@@ -1,5 +1,5 @@
 """The real-part benchmark: every file accounted for, and the shipped built-in model held to
-its score on it (bench/real.py; the figures in README)."""
+its score on it (bench/real.py; its Results pages)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bench import real
 
 BENCH = Path(real.BENCH)
 BUILTIN_ONE_SETUP = 0.96
-"""The shipped built-in model's 5-class accuracy on the real one-setup cases (README: 96.7 %)."""
+"""The shipped built-in model's 5-class accuracy on the real one-setup cases (measured: 96.7 %)."""
 BUILTIN_MULTI_PLAN = 0.95
 """Its exact plans, and its primary setups, on the real multi-setup parts (95.8 %, 97.9 %)."""
 

@@ -13,13 +13,20 @@ import signal
 import sys
 from pathlib import Path
 
-from shared import plans
+from shared import facenormals, plans
 from trainer import console
 from trainer.cli import data_commands as cli_data
 from trainer.cli import serving_commands as cli_serving
 from trainer.cli.serving_commands import connect as _connect
-from trainer.config import BaselineConfig, ConfigError, TrainConfig, resolve_tracking_uri
+from trainer.config import (
+    VARIANTS,
+    BaselineConfig,
+    ConfigError,
+    TrainConfig,
+    resolve_tracking_uri,
+)
 from trainer.errors import TrainerError
+from trainer.models import families
 from trainer.options import add_options, config_from_args, given_options
 from trainer.recipe import read as read_recipe
 
@@ -31,8 +38,6 @@ NEEDS_TENSORFLOW = ("train", "tune", "baseline", "evaluate", "predict", "builtin
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from trainer.models import families
-
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--verbose",
@@ -88,7 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
         "champion on the same test data. A checkpoint is written after every epoch; a run that "
         "was stopped or killed continues from its last one with --resume.",
     )
-    recipe_option(train)
     add_options(train, TrainConfig, optional=("data",))
     train.add_argument(
         "--resume",
@@ -116,7 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
         "makes --base auto use EfficientNet; default: the view-colour path alone)",
     )
     tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
-    recipe_option(tune)
     add_options(tune, TrainConfig, skip=("variant", "checkpoints", "checkpoint_dir"))
 
     baseline = command(
@@ -128,7 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
         "experiment with the same metrics (tag family=face-normals) and registered as "
         f"'{families.FACE_NORMALS.registered_name}', with its own champion.",
     )
-    recipe_option(baseline)
     add_options(baseline, BaselineConfig, optional=("data",))
 
     evaluate = command(
@@ -192,25 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def recipe_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        type=Path,
-        metavar="RECIPE.toml",
-        help="read the settings from a recipe (option names as keys, at the top level or in a "
-        "table named after this command; e.g. trainer/recipes/demo.toml); options given here "
-        "override it. The run logs the file as an artifact",
-    )
-
-
 def _config(parser: argparse.ArgumentParser, cls: type, args: argparse.Namespace, **overrides):
     """The run's config: the options given, over --config's recipe, over the defaults."""
-    recipe = read_recipe(args.config, cls, args.command) if args.config else {}
+    recipe = read_recipe(args.recipe, cls, args.command) if args.recipe else {}
     if args.data is None and "data" not in recipe:
-        parser.error(
-            f"{args.command}: --data DIR is required (or give data in the --config recipe)"
-        )
-    return config_from_args(cls, args, recipe, recipe=args.config, **overrides)
+        parser.error(f"{args.command}: --data DIR is required (or data in the --config recipe)")
+    return config_from_args(cls, args, recipe, **overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,7 +249,6 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.resume:
         given = given_options(TrainConfig, args, keep=("tracking_uri", "experiment", "progress"))
-        given += ["--config"] if args.config else []
         if given:
             parser.error(
                 "--resume continues a run with the settings it started with; drop "
@@ -280,7 +268,6 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _tune(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from trainer.config import VARIANTS
     from trainer.training.tune import tune
 
     given = args.variants is not None
@@ -350,7 +337,6 @@ def _predict(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _builtin(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from shared import facenormals
     from trainer.serving.export import export_builtin
 
     metrics = {}

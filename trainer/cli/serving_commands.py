@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 from trainer.config import resolve_tracking_uri
+from trainer.models import families
 
 
 def add_commands(command, store_options) -> dict:
     """Add the commands' parsers through cli.py's `command`; return their handlers."""
-    from trainer.models import families
-
     promote = command(
         "promote",
         "give a model version the 'champion' alias by hand",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared import setups, stl
+from shared import classes, setups, stl
 from shared.facenormals import (
     ANALYSIS_SAMPLES,
     AXES,
@@ -52,10 +52,9 @@ it is its primary setup."""
 
 def build(hidden: int = 128, dropout: float = 0.2, plan: bool = True):
     """A small Keras MLP: features -> softmax over the classes [and the plan head]."""
-    import keras
+    import keras  # the features are numpy; Keras only where a network is built
     from keras import layers
 
-    from shared import classes
     from trainer.models import planhead
 
     inputs = keras.Input((FEATURES,), name="face_normal_features")

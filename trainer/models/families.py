@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from shared.facenormals import FEATURES
 from trainer.config import MODEL_NAME
 from trainer.data import inputs
 from trainer.errors import TrainerError
+from trainer.models import facemodel as facenormals
 
 """Face-normal features of models logged before the inner-wall block (their config lacks it)."""
 
@@ -34,7 +36,6 @@ class Family:
     registered_name: str
     column: str
     """The logged pyfunc's input column."""
-    takes: str
     tags: tuple[tuple[str, str], ...] = ()
 
     def read_inputs(self, paths: list[str]) -> tuple[list[tuple[str, Any]], list[str]]:
@@ -69,7 +70,7 @@ class ImageFamily(Family):
         return example.path.read_bytes()
 
     def prepare_batch(self, values, config):
-        from trainer.data import preprocess
+        from trainer.data import preprocess  # TensorFlow: only where images are fed
 
         return preprocess.prepare(values, int(config["image_size"]))
 
@@ -79,23 +80,17 @@ class FaceNormalFamily(Family):
         return inputs.meshes(paths)
 
     def example_inputs(self, examples):
-        from trainer.models import facemodel as facenormals
-
         return [facenormals.source_triangles(e.source, e.augmentation) for e in examples]
 
     def logged_example(self, example):
         return Path(example.source).read_bytes()
 
     def prepare_batch(self, values, config):
-        from trainer.models import facemodel as facenormals
-
         if why := self.cannot_run(config):
             raise ModelMismatchError(why)
         return np.stack([facenormals.mesh_features(v) for v in values])
 
     def cannot_run(self, config):
-        from shared.facenormals import FEATURES
-
         got = config.get("features")
         if got is not None and int(got) == FEATURES:
             return ""
@@ -110,14 +105,12 @@ IMAGE = ImageFamily(
     "image",
     MODEL_NAME,
     "image",
-    "meta-images (.png) or parts (.stl, rendered first)",
     (("model", "efficientnet"),),
 )
 FACE_NORMALS = FaceNormalFamily(
     "face-normals",
     f"{MODEL_NAME}-face-normals",
     "mesh",
-    "parts (.stl)",
     (("model", "mlp"),),
 )
 FAMILIES: dict[str, Family] = {f.name: f for f in (IMAGE, FACE_NORMALS)}

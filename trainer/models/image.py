@@ -1,4 +1,4 @@
-"""The classifier: a Keras EfficientNet base and/or the view-colour path (views.py), then
+"""The classifier: a Keras EfficientNet base and/or the view-colour path (viewpath.py), then
 dropout and one Dense per class.
 
 Transfer learning follows the Keras fine-tuning guide: train the head on a frozen base, then
@@ -102,7 +102,7 @@ def build(
     """(model, its EfficientNet base or None). Inputs: float32 images in [0, 255], image_size.
 
     `base_kind` 'none' leaves EfficientNet out; `view_units` > 0 adds the view-colour path
-    (views.py) beside the base, its features joined to the base's before the head.
+    (viewpath.py) beside the base, its features joined to the base's before the head.
 
     The head: global `pooling` ('max' or 'avg'), or 'cells' (a 1x1 convolution of `cell_units`
     channels on every cell of the final map, flattened: the position of a cell is which views

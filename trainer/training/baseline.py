@@ -1,4 +1,4 @@
-"""`train_baseline(config) -> TrainResult`: the face-normal model (see facenormals.py), trained
+"""`train_baseline(config) -> TrainResult`: the face-normal model (see models/facemodel.py), trained
 on the same parts with the same split by part as the image model, tracked with the same metrics
 and registered the same way, as its own model so that Blender keeps asking the image model."""
 

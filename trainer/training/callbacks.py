@@ -89,6 +89,7 @@ def checkpoint_saver(
         "data": str(config.data.resolve()),
         "more_data": [str(p.resolve()) for p in config.more_data],
         "checkpoint_dir": str(folder.parent),
+        "recipe": None if config.recipe is None else str(config.recipe.resolve()),
     }
 
     def save(phase_epochs: int, over: bool) -> None:

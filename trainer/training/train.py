@@ -54,10 +54,8 @@ def resume(
             f"{where}: no stopped run with a checkpoint to resume (checkpoints are written after "
             "each epoch and removed when a run finishes)"
         )
-    # checkpoints older than the view-colour path, and than --multi-setup
-    before = {"base": "efficientnet", "view_units": 0, "multi_setup": "primary"}
     config = TrainConfig(
-        **before | start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
+        **start.state.config | {"tracking_uri": tracking_uri, "progress": progress}
     )
     layout = parallel.distribute(config.devices, config.batch_size)
     ready = _prepare(config)

@@ -1,4 +1,4 @@
-"""Correct This Answer: the panel's direction menu after Predict (see feedback.py)."""
+"""Correct This Answer: the panel's direction menu after Predict (see batch/feedback.py)."""
 
 from pathlib import Path
 

@@ -50,7 +50,7 @@ def test_models_come_only_from_the_tracking_store(tmp_path):
 
 
 def test_the_trainer_unpickles_only_through_the_tensors_only_reader():
-    """pickle appears in trainer/torchfile.py alone, and there behind find_class."""
+    """pickle appears in trainer/models/torchfile.py alone, and there behind find_class."""
     users = sorted(
         name
         for name, tree in _sources("trainer")

@@ -208,7 +208,7 @@ def test_champion_decisions_racing_on_the_team_server_end_on_the_best(team):
     """Four deciders at once, twenty times: the best version is always the champion.
 
     Without the registry lock, a decider that read the old champion can overwrite a better one
-    set since (the README says how often that happened)."""
+    set since (the docs say how often that happened)."""
     url, _ = team
     tracking.connect(url)
     client = MlflowClient(url, registry_uri=url)

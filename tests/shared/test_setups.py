@@ -1,5 +1,5 @@
-"""The geometric setup analysis (shared/setups.py) on parts built to have a known answer, with
-both ray casters: Embree (the command line's) and numpy's (anywhere else)."""
+"""The geometric setup analysis (shared/geometry/setups.py) on parts built to have a known answer,
+with both ray casters: Embree (the command line's) and numpy's (anywhere else)."""
 
 import json
 import subprocess

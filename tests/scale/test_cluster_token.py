@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.blender.test_batch import _good_parts
-from tests.blender.test_cluster import RAY, _render, start_head, stop_ray
 from tests.conftest import user_env
+from tests.scale.test_cluster import RAY, _render, start_head, stop_ray
 
 # after test_cluster.py's cluster is stopped, on the same xdist worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]

@@ -7,7 +7,7 @@ import sys
 
 from shared import manifest, plans, setups, stl
 from tests.conftest import ROOT
-from tests.unit.test_setups import _box, _hole, _triangles
+from tests.shared.test_setups import _box, _hole, _triangles
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
