@@ -34,7 +34,7 @@ def test_a_recipe_trains_with_the_command_line_over_it_and_is_logged(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    client = MlflowClient(store)
+    client = MlflowClient(store, registry_uri=store)  # not a registry another test set
     (run,) = client.search_runs(
         [e.experiment_id for e in client.search_experiments()], "attributes.status = 'FINISHED'"
     )
