@@ -101,7 +101,7 @@ def glance(found: list[dict]) -> str:
     return "\n".join(
         [
             f"{t['title']}; `make demo` on {demo['date']}, commit `{demo['commit']}`, "
-            f"{demo['machine']} ([the whole record](docs/results/index.md)):",
+            f"{demo['machine']} ([the whole record](docs/results/{slug(demo)}.md)):",
             "",
             *markdown_table(t),
         ]

@@ -177,4 +177,4 @@ if __name__ == "__main__":
         print("generated docs are up to date")
     else:
         for uri in write():
-            print(f"wrote docs/{uri}")
+            print(f"wrote {Path('docs', uri).as_posix().removeprefix('docs/../')}")
