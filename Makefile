@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 lint: setup ## Check style with ruff, and the import contracts (.importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports --no-cache
+	@out=$$($(VENV)/bin/lint-imports --no-cache) || { echo "$$out"; exit 1; }; echo "$$out" | grep "Contracts:"
 
 docs: setup ## Build the documentation site into build/site (--strict), its generated pages first
 	$(PY) docs/generate.py
