@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.demo_report import record, report
+from bench.record import add_option as add_record_option
 from trainer.recipe import RECIPES, RecipeError, read_toml
 from trainer.synth.machining import FAMILIES
 
@@ -95,11 +96,7 @@ def main() -> None:
         default=argparse.SUPPRESS,
         help="render each part as it is",
     )
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="also write the figures as a dated record for the docs' Results (docs/results/data)",
-    )
+    add_record_option(parser)
     parser.add_argument("train_options", nargs="*", help="after --: more `train` options")
     args = recipe_args(
         parser,
@@ -208,7 +205,7 @@ def main() -> None:
     )
     report(scores, answers, labels, stages.times, store, args.held_out)
     if args.record:
-        record(scores, answers, labels, stages.times, args.held_out)
+        record(scores, answers, labels, stages.times, args.held_out, args.record)
 
 
 if __name__ == "__main__":

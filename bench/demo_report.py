@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from bench import record as rec
+from bench.real import answers_table as real_answers
 from shared import classes
 
 
@@ -94,7 +96,9 @@ def report(
     subprocess.run([sys.executable, "-m", "trainer", "ui", "--tracking-uri", store], check=False)
 
 
-def record(scores: dict, answers: dict, labels: dict, times: list, held_out: str) -> None:
+def record(
+    scores: dict, answers: dict, labels: dict, times: list, held_out: str, out: Path = rec.DATA
+) -> Path:
     """The demo's figures as a dated record (bench/record.py) for the docs' Results."""
     real = scores["real"]
     models = (
@@ -128,17 +132,6 @@ def record(scores: dict, answers: dict, labels: dict, times: list, held_out: str
         ]
         for name, family, r in models
     ]
-    realparts = [
-        [
-            name,
-            r["one_setup_accuracy"],
-            r["ece"],
-            r["wrong_confident"],
-            r["multi_needed"],
-            r["multi_primary"],
-        ]
-        for name, r in real.items()
-    ]
     new = []
     for part, truth in labels.items():
         row = [part, truth]
@@ -147,7 +140,7 @@ def record(scores: dict, answers: dict, labels: dict, times: list, held_out: str
             row += [a["label"], a["probabilities"][a["label"]]] if a else ["failed", None]
         new.append(row)
     c = rec.column
-    rec.write(
+    return rec.write(
         "demo",
         "make demo: the pipeline end to end",
         [
@@ -174,18 +167,7 @@ def record(scores: dict, answers: dict, labels: dict, times: list, held_out: str
                 ],
                 plans,
             ),
-            rec.table(
-                "Real parts (bench/real.py): calibration and confident mistakes",
-                [
-                    c("model"),
-                    c("one-setup accuracy", "percent"),
-                    c("ECE", "float3"),
-                    c("wrong at >= 95 %", "int"),
-                    c("multi-setup: a needed side", "percent"),
-                    c("multi-setup: the primary", "percent"),
-                ],
-                realparts,
-            ),
+            real_answers(real, "Real parts (bench/real.py): calibration and confident mistakes"),
             rec.table(
                 "New parts (a third seed)",
                 [
@@ -204,4 +186,5 @@ def record(scores: dict, answers: dict, labels: dict, times: list, held_out: str
                 [[stage, seconds] for stage, seconds in times],
             ),
         ],
+        out=out,
     )

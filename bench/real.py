@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from shared import classes, manifest, rotations, stl  # noqa: E402
 
 BENCH = ROOT / "bench" / "realparts"
@@ -243,11 +244,7 @@ def main() -> None:
     parser.add_argument("--tracking-uri", help="also score this store's two champions")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "real")
     parser.add_argument("--json", action="store_true", help="one JSON object, no table")
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="also write a dated record for the docs' Results (docs/results/data)",
-    )
+    record.add_option(parser)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     one, multi = cases(read_labels(), args.out)
@@ -269,7 +266,7 @@ def main() -> None:
         results[name] = score(answer(), one, multi, calibrated=name != "setup analysis")
         seconds[name] = time.monotonic() - start
     if args.record:
-        write_record(results, seconds, len(one), len(multi))
+        write_record(results, seconds, len(one), len(multi), args.record)
     if args.json:
         print(json.dumps(results))
         return
@@ -297,35 +294,34 @@ def main() -> None:
         )
 
 
-def write_record(results: dict, seconds: dict, cases: int, multi: int) -> None:
-    from bench import record
-
+def answers_table(results: dict, title: str, seconds: dict | None = None) -> dict:
+    """The 5-class answers of each model as a record's table (bench/record.py)."""
     c = record.column
+    columns = [c("model"), c("one-setup accuracy", "percent"), c("ECE", "float3")]
+    columns += [c("wrong at >= 95 %", "int"), c("multi-setup: a needed side", "percent")]
+    columns += [c("multi-setup: the primary", "percent")] + (
+        [c("time", "seconds")] if seconds else []
+    )
+    keys = ("one_setup_accuracy", "ece", "wrong_confident", "multi_needed", "multi_primary")
+    rows = [
+        [name, *(r[k] for k in keys), *([seconds[name]] if seconds else [])]
+        for name, r in results.items()
+    ]
+    return record.table(title, columns, rows)
+
+
+def write_record(results: dict, seconds: dict, cases: int, multi: int, out: Path) -> None:
+    c = record.column
+    title = f"5-class answers: {cases} one-setup cases, {multi} multi-setup parts"
+    plans = [
+        [name, r["one_setup_plan_exact"], r["multi_plan_exact"], r["multi_plan_primary"]]
+        for name, r in results.items()
+    ]
     record.write(
         "real",
         "The real-part benchmark",
         [
-            record.table(
-                f"5-class answers: {cases} one-setup cases, {multi} multi-setup parts",
-                [
-                    c("model"),
-                    c("one-setup accuracy", "percent"),
-                    c("ECE", "float3"),
-                    c("wrong at >= 95 %", "int"),
-                    c("multi-setup: a needed side", "percent"),
-                    c("multi-setup: the primary", "percent"),
-                    c("time", "seconds"),
-                ],
-                [
-                    [
-                        name,
-                        *(r[k] for k in ("one_setup_accuracy", "ece", "wrong_confident")),
-                        *(r[k] for k in ("multi_needed", "multi_primary")),
-                        seconds[name],
-                    ]
-                    for name, r in results.items()
-                ],
-            ),
+            answers_table(results, title, seconds),
             record.table(
                 "Setup plans (exact: the set of needed sides; primary: the plan's first setup)",
                 [
@@ -334,17 +330,10 @@ def write_record(results: dict, seconds: dict, cases: int, multi: int) -> None:
                     c("multi-setup: exact", "percent"),
                     c("multi-setup: primary", "percent"),
                 ],
-                [
-                    [
-                        name,
-                        r["one_setup_plan_exact"],
-                        r["multi_plan_exact"],
-                        r["multi_plan_primary"],
-                    ]
-                    for name, r in results.items()
-                ],
+                plans,
             ),
         ],
+        out=out,
     )
 
 

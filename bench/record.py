@@ -25,6 +25,19 @@ DATA = ROOT / "docs" / "results" / "data"
 FORMATS = ("text", "int", "percent", "seconds", "ms", "float3", "ratio")
 
 
+def add_option(parser) -> None:
+    """`--record [DIR]`: also write the run's figures as a dated record (default: DATA)."""
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        const=DATA,
+        type=Path,
+        metavar="DIR",
+        help="also write the figures as a dated record for the docs' Results "
+        "(default DIR: docs/results/data)",
+    )
+
+
 def column(title: str, format: str = "text") -> dict:
     """A table column: its title and how its numbers are shown (one of FORMATS)."""
     if format not in FORMATS:

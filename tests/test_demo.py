@@ -1,11 +1,13 @@
 """`demo.py` (what `make demo` runs), end to end on a tiny configuration."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench import results
 from bench.real import read_labels
 from shared import classes, manifest
 
@@ -21,7 +23,7 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
             *("--out", str(tmp_path / "demo"), "--parts", "15", "--unseen", "5", "--new", "3"),
             *("--size", "100", "--image-size", "32", "--epochs", "1", "--no-rotations"),
             *("--held-out", "disc", "--held-out-parts", "5", "--multi", "8"),
-            *("--unseen-multi", "4"),
+            *("--unseen-multi", "4", "--record", str(tmp_path / "records")),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -64,4 +66,17 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
     for stage in ("render: train", "train: image model", "train: face-normal model", "total"):
         assert stage in text.split("== stage times")[1]
     assert "mlflow ui --backend-store-uri sqlite:///" in text
+    (path,) = (tmp_path / "records").glob("*-demo.json")  # --record DIR: the Results' record
+    record = json.loads(path.read_text())
+    glance = record["tables"][0]
+    assert [row[0] for row in glance["rows"]] == [
+        "image model",
+        "face-normal model",
+        "built-in model",
+        "setup analysis",
+    ]
+    unseen = text.split("== unseen parts")[1].split("==")[0]
+    shown = results.show(glance["rows"][0][3], glance["columns"][3]["format"])
+    assert f"image model: accuracy {shown.replace(' ', '')}" in unseen
+    assert record["command"].startswith("python demo.py") and record["commit"]
     assert (tmp_path / "demo/mlflow.db").stat().st_size > 0

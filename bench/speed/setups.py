@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from bench.speed.render import PARTS, machined_block  # noqa: E402
 from blender_addon.inference.analysis import EmbreeCaster  # noqa: E402
 from shared import axisrays, setups  # noqa: E402
@@ -36,9 +37,7 @@ def _median(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument(
-        "--record", action="store_true", help="also write a dated record for the docs' Results"
-    )
+    record.add_option(parser)
     args = parser.parse_args()
     rows = []
     casters = {"embree": EmbreeCaster, "numpy": axisrays.Caster}
@@ -66,13 +65,12 @@ def main() -> None:
     plan = setups.analyse(machined_block(), caster=EmbreeCaster(machined_block()))
     print(f"10k part's plan: {[(s.direction, round(s.share, 3)) for s in plan.setups]}")
     if args.record:
-        from bench import record
-
         c = record.column
         columns = [c("part"), c("triangles", "int"), c("samples", "int"), c("caster")]
         columns += [c("total", "ms"), c("of it: scene", "ms"), c("numpy / embree", "ratio")]
         title = f"Time per part, median of {args.repeats} (numpy on 100k: of 2)"
-        record.write("setups", "The setup analysis' time", [record.table(title, columns, rows)])
+        tables = [record.table(title, columns, rows)]
+        record.write("setups", "The setup analysis' time", tables, out=args.record)
 
 
 if __name__ == "__main__":
