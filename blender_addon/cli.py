@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Ask the model for each part exactly as the panel's Predict button does: the "
             "built-in model reads the mesh; a champion gets the part's meta-image, rendered in "
             'memory. Prints one JSON object per part: {"input", "label", "probabilities", '
-            '"model_uri", "model_version"} (model_uri names the model that answered).'
+            '"model_uri", "model_version", "plan"} (model_uri names the model that answered; '
+            '"plan" lists the setups, each {"direction", "probability", "share"}, the share of '
+            "the machined area from the setup analysis)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
