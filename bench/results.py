@@ -108,8 +108,8 @@ def glance(found: list[dict]) -> str:
     )
 
 
-def with_glance(readme: str) -> str:
-    """README.md's text with the table at a glance (between its markers) made anew."""
+def with_glance(readme: str, found: list[dict]) -> str:
+    """README.md's text with the table at a glance (between its markers) made from `found`."""
     head, _, rest = readme.partition(GLANCE_START)
     _, _, tail = rest.partition(GLANCE_END)
-    return f"{head}{GLANCE_START}\n{glance(records())}\n{GLANCE_END}{tail}"
+    return f"{head}{GLANCE_START}\n{glance(found)}\n{GLANCE_END}{tail}"

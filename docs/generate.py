@@ -63,6 +63,7 @@ def options_table(parser: argparse.ArgumentParser) -> list[str]:
 def config_page() -> str:
     """Every run option: its field, option, default and help (trainer/config.py)."""
     from trainer.config import BaselineConfig, RunConfig, TrainConfig
+    from trainer.options import flag
 
     lines = [
         "# Run options (TrainConfig)",
@@ -86,23 +87,21 @@ def config_page() -> str:
             meta = f.metadata
             if not meta.get("help") or inherited.get(f.name, object()) == f.default:
                 continue
-            flag = meta["flag"] or "--" + f.name.replace("_", "-")
             default = f"`{f.default}`"
             if f.default_factory is not dataclasses.MISSING:
                 default = "from the environment"
             elif f.default is dataclasses.MISSING:
                 default = "required"
-            lines.append(f"| `{f.name}` | `{flag}` | {default} | {_cell(meta['help'])} |")
+            lines.append(f"| `{f.name}` | `{flag(f)}` | {default} | {_cell(meta['help'])} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def pages() -> dict[str, str]:
-    """Every generated page, by its path under docs/."""
+def pages(found: list[dict]) -> dict[str, str]:
+    """Every generated page, by its path under docs/, with the Results of the records `found`."""
     from blender_addon.cli import build_parser as addon_parser
     from trainer.cli.main import build_parser as trainer_parser
 
-    found = results.records()
     out = {
         "reference/trainer-cli.md": cli_page(
             "python -m trainer",
@@ -136,14 +135,13 @@ def on_config(config):
     return config
 
 
-def stale(found: dict[str, str] | None = None) -> list[str]:
-    """The generated files (and README.md's table) that differ from what the code makes now."""
-    found = pages() if found is None else found
-    out = [uri for uri, text in found.items() if _read(DOCS / uri) != text]
+def stale(records: list[dict], made: dict[str, str]) -> list[str]:
+    """The generated files (and README.md's table) that differ from `made` (pages(records))."""
+    out = [uri for uri, text in made.items() if _read(DOCS / uri) != text]
     extra = {p.relative_to(DOCS).as_posix() for p in (DOCS / "results").glob("*.md")}
-    out += sorted(extra - set(found))  # a page whose record is gone
+    out += sorted(extra - set(made))  # a page whose record is gone
     readme = ROOT / "README.md"
-    if results.with_glance(readme.read_text()) != readme.read_text():
+    if results.with_glance(readme.read_text(), records) != readme.read_text():
         out.append("../README.md")
     return out
 
@@ -154,15 +152,16 @@ def _read(path: Path) -> str | None:
 
 def write() -> list[str]:
     """Write every generated file that changed; the ones written."""
-    found = pages()
-    changed = stale(found)
+    records = results.records()
+    made = pages(records)
+    changed = stale(records, made)
     for uri in changed:
         if uri == "../README.md":
             readme = ROOT / "README.md"
-            readme.write_text(results.with_glance(readme.read_text()))
-        elif uri in found:
+            readme.write_text(results.with_glance(readme.read_text(), records))
+        elif uri in made:
             (DOCS / uri).parent.mkdir(parents=True, exist_ok=True)
-            (DOCS / uri).write_text(found[uri])
+            (DOCS / uri).write_text(made[uri])
         else:
             (DOCS / uri).unlink()
     return changed
@@ -172,7 +171,8 @@ if __name__ == "__main__":
     if sys.argv[1:] not in ([], ["--check"]):
         sys.exit("usage: python docs/generate.py [--check]")
     if sys.argv[1:] == ["--check"]:
-        if old := stale():
+        records = results.records()
+        if old := stale(records, pages(records)):
             sys.exit(f"stale (run python docs/generate.py): {', '.join(old)}")
         print("generated docs are up to date")
     else:

@@ -18,6 +18,11 @@ def value_type(hint: Any) -> Any:
     return hint
 
 
+def flag(f: dataclasses.Field) -> str:
+    """The command-line option of a config field: its own flag, else `--field-name`."""
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
+
 def add_options(
     parser: argparse.ArgumentParser,
     cls: type,
@@ -36,17 +41,16 @@ def add_options(
         if not meta.get("help") or f.name in skip or (only and f.name not in only):
             continue
         help = meta["help"].replace("%", "%%")  # argparse formats help with %
-        flag = meta["flag"] or "--" + f.name.replace("_", "-")
         kind = value_type(hints[f.name])
         if kind is bool:
             action = "store_false" if f.default else "store_true"
-            parser.add_argument(flag, dest=f.name, action=action, default=None, help=help)
+            parser.add_argument(flag(f), dest=f.name, action=action, default=None, help=help)
             continue
         if meta["show_default"] and f.default not in (dataclasses.MISSING, None):
             help += f" (default: {f.default})"
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         parser.add_argument(
-            flag,
+            flag(f),
             dest=f.name,
             type=meta["type"] or (Path if kind is Path else kind),
             choices=meta["choices"],
@@ -74,7 +78,7 @@ def config_from_args(
 def given_options(cls: type, args: argparse.Namespace, keep: tuple[str, ...] = ()) -> list[str]:
     """The flags of the fields of `cls` set on the command line, other than `keep`."""
     return [
-        f.metadata["flag"] or "--" + f.name.replace("_", "-")
+        flag(f)
         for f in dataclasses.fields(cls)
         if f.name not in keep and getattr(args, f.name, None) is not None
     ]
