@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from .task import Answer, Task, render_task
 
 TRIES = 3
 """How often a task is sent before it fails: a lost actor's task goes to a fresh one."""
-JOIN_TRIES = 3
+JOIN_TRIES = 6
 """How often a Ray Client connection is tried: its server forks a process per client, and
-that start fails now and then on a loaded head node (seen: 1 in 2 with both cores busy)."""
+that start fails now and then on a loaded head node (seen: 1 in 2 with both cores busy, three
+in a row once), so tries are JOIN_PAUSE_S, 2 × JOIN_PAUSE_S, ... apart."""
+JOIN_PAUSE_S = 2.0
 
 
 class RenderActor:
@@ -45,7 +48,7 @@ class RenderActor:
         return answer, images
 
 
-def connect(address: str) -> int:
+def connect(address: str, warn: Callable[[str], None] = print) -> int:
     """Join the Ray cluster at `address` (auto: $RAY_ADDRESS, the cluster started on this
     machine, else a new local one); return its CPU slots. Authentication: cluster_auth.py."""
     cluster_auth.use_local_token()
@@ -71,6 +74,11 @@ def connect(address: str) -> int:
             except ConnectionAbortedError as e:  # a Ray Client server's failed worker start
                 if attempt == JOIN_TRIES or not str(e).startswith("Initialization failure"):
                     raise
+                warn(
+                    f"--cluster {address}: its client server did not start ({_gist(e)}); "
+                    f"trying again ({attempt + 1}/{JOIN_TRIES})"
+                )
+                time.sleep(JOIN_PAUSE_S * attempt)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
         if isinstance(e, UsageError):
             raise

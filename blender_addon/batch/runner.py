@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +68,14 @@ class BatchResult:
     """The engine that rendered (or would have rendered) the images: see engines.py."""
 
 
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
 def render_batch(config: BatchConfig) -> BatchResult:
     """Render `config.inputs` into `config.out`; raise jobs.UsageError for a bad request."""
-    if config.cluster:
-        slots = cluster.connect(config.cluster)  # before any output: a bad address writes nothing
+    if config.cluster:  # joined before any output: a bad address writes nothing
+        slots = cluster.connect(config.cluster, _warn)
     try:
         batch = Batch(config)
         try:
