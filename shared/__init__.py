@@ -6,7 +6,9 @@ rotations), `manifest` (the dataset manifest), `stl` (a strict STL reader/writer
 (the face-normal model's features and numpy forward pass), `png`
 (just enough PNG for Blender's bundled Python, which has no Pillow), `atomic` (files that are
 complete or absent), `progress` (progress lines for long work), `setups` (the geometric setup
-analysis: from which sides a part must be milled), `axisrays` (its numpy ray caster) and
+analysis: from which sides a part must be milled), `axisrays` (its numpy ray caster), `tools`
+(tool libraries and units), `toolplan` (the tool-aware plan and design findings), `heightmap`
+(where a real cutter reaches) and
 `plans` (setup plans: their text form, rotation, the plan head's answer and metrics).
 
 The contract's modules are at the top; `files/` and `geometry/` hold the supporting ones, and
@@ -16,11 +18,12 @@ relatively so that the add-on zip can carry its own copy.
 
 from . import classes, facenormals, manifest, metaimage, plans, prediction, render_outcome, views
 from .files import atomic, png, progress
-from .geometry import axisrays, rotations, setups, stl
+from .geometry import axisrays, heightmap, rotations, setups, stl, toolplan, tools
 
 __all__ = [
     "atomic",
     "axisrays",
+    "heightmap",
     "classes",
     "facenormals",
     "manifest",
@@ -33,5 +36,7 @@ __all__ = [
     "rotations",
     "setups",
     "stl",
+    "toolplan",
+    "tools",
     "views",
 ]

@@ -24,12 +24,17 @@ class Caster:
         self._grids: dict[int, _Grid] = {}
 
     def __call__(self, origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        return ~np.isfinite(self.distances(origins, direction))
+
+    def distances(self, origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """(N,) float: how far the ray from each origin goes before it meets the mesh (inf:
+        it leaves)."""
         direction = np.asarray(direction, dtype=float)
         axis = int(np.argmax(np.abs(direction)))
         if np.count_nonzero(direction) != 1:
             raise ValueError(f"not an axis direction: {direction}")
         grid = self._grids.get(axis) or self._grids.setdefault(axis, _Grid(self.triangles, axis))
-        return ~grid.blocked(np.asarray(origins, dtype=np.float64), float(np.sign(direction[axis])))
+        return grid.nearest(np.asarray(origins, dtype=np.float64), float(np.sign(direction[axis])))
 
 
 class _Grid:
@@ -63,12 +68,12 @@ class _Grid:
     def _cell(self, points: np.ndarray) -> np.ndarray:
         return np.clip(((points - self.lo) / self.size).astype(np.int64), 0, self.cells - 1)
 
-    def blocked(self, origins: np.ndarray, sign: float) -> np.ndarray:
+    def nearest(self, origins: np.ndarray, sign: float) -> np.ndarray:
         p = origins[:, list(self.uv)]
         cell = self._cell(p)
         cell = cell[:, 0] * self.cells + cell[:, 1]
         counts = self.starts[cell + 1] - self.starts[cell]
-        out = np.zeros(len(origins), dtype=bool)
+        out = np.full(len(origins), np.inf)
         bounds = np.cumsum(counts)
         begin = 0
         while begin < len(origins):  # chunks of about CHUNK pairs
@@ -76,13 +81,13 @@ class _Grid:
                 np.searchsorted(bounds, (bounds[begin - 1] if begin else 0) + CHUNK, "right")
             )
             stop = max(stop, begin + 1)
-            out[begin:stop] = self._blocked(
+            out[begin:stop] = self._nearest(
                 origins[begin:stop], p[begin:stop], cell[begin:stop], counts[begin:stop], sign
             )
             begin = stop
         return out
 
-    def _blocked(self, origins, p, cell, counts, sign) -> np.ndarray:
+    def _nearest(self, origins, p, cell, counts, sign) -> np.ndarray:
         point = np.repeat(np.arange(len(p)), counts)
         local = np.arange(len(point)) - np.repeat(np.cumsum(counts) - counts, counts)
         tri = self.members[self.starts[cell][point] + local]
@@ -97,7 +102,8 @@ class _Grid:
         w /= self.area2[tri][:, None]
         inside = (w >= -1e-9).all(axis=1)
         depth = (w * self.depth[tri]).sum(axis=1)
-        ahead = (depth - origins[point, self.axis]) * sign > self.tol
-        hit = np.zeros(len(p), dtype=bool)
-        hit[point[inside & ahead]] = True
-        return hit
+        gap = (depth - origins[point, self.axis]) * sign
+        hit = inside & (gap > self.tol)
+        out = np.full(len(p), np.inf)
+        np.minimum.at(out, point[hit], gap[hit])
+        return out

@@ -149,11 +149,13 @@ def from_json(data: dict) -> Analysis:
     )
 
 
-def samples(triangles: np.ndarray, count: int = SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+def samples(
+    triangles: np.ndarray, count: int = SAMPLES, most: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
     """Points spread evenly over each triangle (the centres of an m x m subdivision, m by the
-    triangle's share of the area) and the index of the triangle each lies on."""
+    triangle's share of the area, at most `most`) and the index of the triangle each lies on."""
     area = 0.5 * np.linalg.norm(stl.face_normals(triangles, normalize=False), axis=1)
-    m = np.clip(np.sqrt(count * area / max(area.sum(), 1e-300)), 1, 12).astype(int)
+    m = np.clip(np.sqrt(count * area / max(area.sum(), 1e-300)), 1, most).astype(int)
     points, owners = [], []
     for k in np.unique(m):
         idx = np.flatnonzero(m == k)
@@ -260,21 +262,44 @@ def analyse(
 ) -> Analysis:
     """The setup plan of a part (triangles (N, 3, 3) in its own frame)."""
     triangles = np.asarray(triangles, dtype=np.float64)
-    stock = stock or Stock()
-    caster = caster or axisrays.Caster(triangles)
-    area = 0.5 * np.linalg.norm(stl.face_normals(triangles, normalize=False), axis=1)
+    machined = machined_samples(triangles, stock or Stock(), count)
+    if machined is None:
+        return nothing_to_machine(triangles)
+    points, owners, weights, total = machined
+    reach = reachable(triangles, points, owners, caster or axisrays.Caster(triangles))
+    return from_masks(mask_shares(reach, weights), total, float(face_areas(triangles).sum()))
+
+
+def face_areas(triangles: np.ndarray) -> np.ndarray:
+    return 0.5 * np.linalg.norm(stl.face_normals(triangles, normalize=False), axis=1)
+
+
+def nothing_to_machine(triangles: np.ndarray) -> Analysis:
+    return Analysis(
+        [], [()], 0.0, dict.fromkeys(TIE_ORDER, 0.0), 0.0, float(face_areas(triangles).sum())
+    )
+
+
+def machined_samples(
+    triangles: np.ndarray, stock: Stock, count: int = SAMPLES, most: int = 12
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """Points spread over the machined area: (points, the triangle of each, each one's share
+    of the machined area, the machined area); None when every face lies on the stock."""
+    area = face_areas(triangles)
     machined = ~on_stock(triangles, stock)
     total = float(area[machined].sum())
     if total <= 1e-12 * max(float(area.sum()), 1e-300):
-        return Analysis([], [()], 0.0, dict.fromkeys(TIE_ORDER, 0.0), 0.0, float(area.sum()))
-    points, owners = samples(triangles[machined], count)
-    owners_all = np.flatnonzero(machined)[owners]
-    weights = area[owners_all] / np.bincount(owners_all, minlength=len(triangles))[owners_all]
-    weights /= weights.sum()
-    reach = reachable(triangles, points, owners_all, caster)
+        return None
+    points, owners = samples(triangles[machined], count, most)
+    owners = np.flatnonzero(machined)[owners]
+    weights = area[owners] / np.bincount(owners, minlength=len(triangles))[owners]
+    return points, owners, weights / weights.sum(), total
+
+
+def mask_shares(reach: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(64,) the share of the machined area reached by exactly each set of directions."""
     bits = reach @ (1 << np.arange(len(TIE_ORDER)))
-    by_mask = np.bincount(bits, weights=weights, minlength=64)  # area share of each reach mask
-    return from_masks(by_mask, total, float(area.sum()))
+    return np.bincount(bits, weights=weights, minlength=64)
 
 
 def from_masks(by_mask: np.ndarray, machined_area: float, area: float) -> Analysis:

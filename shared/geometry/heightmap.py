@@ -1,0 +1,223 @@
+"""Where a real cutter reaches, from one axis direction: a height map and grey morphology.
+
+Seen from side d, the part is a height map H (the highest surface along d over each cell of a
+grid across d; empty cells lie far below). A tool above cell c can go down to its tip height
+
+    tip(c) = max( max over |q - c| <= r of H(q) - drop(|q - c|),     the cutter and its shank
+                  max over |q - c| <= R of H(q) - reach )             the holder above `reach`
+
+and the lowest its surface comes over a cell q is the opening E(q) = min over tool positions c
+within r of q of tip(c) + drop(|q - c|). A surface point at height s over q is reached when E(q)
+<= s: its top faces by the cutter's bottom, its walls by its side (E is taken one cell wider
+than r, so a wall's point, which lies between two cells, is seen from its open side).
+
+A round cutter (ball, bull) is a stack of flat rings, each at the drop of its middle.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import stl
+from .tools import Tool
+
+MAX_CELLS = 256
+"""Cells across the grid's longest side, at most."""
+CELLS_PER_RADIUS = 4
+"""The finest grid puts the smallest tool's radius across this many cells (if MAX_CELLS allow)."""
+HOLDER_CELLS = 24
+"""A holder's radius spans at most this many cells of the grid it is filtered on."""
+
+
+class SideMap:
+    """The height map of a part seen from one axis direction."""
+
+    def __init__(self, triangles: np.ndarray, axis: int, sign: float, cell: float, margin: float):
+        self.axis, self.sign = axis, sign
+        self.uv = [i for i in range(3) if i != axis]
+        flat = triangles[:, :, self.uv]
+        heights = sign * triangles[:, :, axis]
+        self.lo = flat.reshape(-1, 2).min(axis=0) - margin
+        span = flat.reshape(-1, 2).max(axis=0) + margin - self.lo
+        self.shape = tuple(np.maximum(np.ceil(span / cell).astype(int), 1))
+        self.cell = cell
+        self.floor = float(heights.min()) - 1e6 * cell  # far below the part: empty cells
+        grid = np.full(self.shape[0] * self.shape[1], self.floor)
+        # the top surface of a closed mesh faces this side: walls (seen edge-on) add their tops
+        facing = sign * stl.face_normals(triangles)[:, axis]
+        _rasterise(grid, self, flat[facing > 1e-6], heights[facing > 1e-6])
+        walls = np.abs(facing) <= 1e-6
+        _edges(grid, self, flat[walls], heights[walls])
+        self.grid = grid.reshape(self.shape)
+        self._tips: dict[tuple[Tool, bool], np.ndarray] = {}
+        self._holders: dict[float, np.ndarray] = {}
+
+    def cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cell of each point (N, 3)."""
+        ij = ((points[:, self.uv] - self.lo) / self.cell).astype(np.int64)
+        return np.clip(ij[:, 0], 0, self.shape[0] - 1), np.clip(ij[:, 1], 0, self.shape[1] - 1)
+
+    def heights(self, points: np.ndarray) -> np.ndarray:
+        return self.sign * points[:, self.axis]
+
+    def tip(self, tool: Tool, holder: bool = True) -> np.ndarray:
+        """The lowest height of `tool`'s tip over each cell (holder=False: unlimited reach)."""
+        key = (tool, holder)
+        if key not in self._tips:
+            tip = profile_max(self.grid, _rings(tool, self.cell), self.floor)
+            if holder:
+                tip = np.maximum(tip, self.holder(tool.holder_radius) - tool.reach)
+            self._tips[key] = tip
+        return self._tips[key]
+
+    def holder(self, radius: float) -> np.ndarray:
+        """The highest part under a holder of `radius` (mm) over each cell, on a max-pooled
+        grid where it spans at most HOLDER_CELLS cells (coarser only makes it more cautious)."""
+        if radius not in self._holders:
+            grid, scale = self.grid, 1
+            while radius / (self.cell * scale) > HOLDER_CELLS:
+                grid = np.pad(grid, ((0, grid.shape[0] % 2), (0, grid.shape[1] % 2)), "edge")
+                grid = grid.reshape(grid.shape[0] // 2, 2, grid.shape[1] // 2, 2).max(axis=(1, 3))
+                scale *= 2
+            k = radius / (self.cell * scale) + (1 if scale > 1 else 0)
+            top = profile_max(grid, [(k, 0.0)], self.floor)
+            top = np.repeat(np.repeat(top, scale, axis=0), scale, axis=1)
+            self._holders[radius] = top[: self.shape[0], : self.shape[1]]
+        return self._holders[radius]
+
+    def reached(self, points: np.ndarray, tool: Tool, holder: bool = True) -> np.ndarray:
+        """(N,) bool: `tool` coming along this side touches each point (see the docstring);
+        holder=False: as if its reach were unlimited."""
+        rings = _rings(tool, self.cell)
+        # the opening: min over rings of (min of tip within the ring's radius) + its drop, the
+        # outermost one cell wider than the tool (a wall's point lies between two cells)
+        rings[-1] = (rings[-1][0] + 1, tool.corner)
+        lowest = -profile_max(-self.tip(tool, holder), rings, -self.floor)
+        i, j = self.cells(points)
+        return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
+
+    def near(self, points: np.ndarray, tool: Tool) -> np.ndarray:
+        """(N,) bool: `tool` (unlimited reach) gets its tip down to each point's height
+        somewhere within two of its radii: it is beside the point, not kept out above it."""
+        ring = [(2 * tool.radius / self.cell + 1, 0.0)]
+        lowest = -profile_max(-self.tip(tool, holder=False), ring, -self.floor)
+        i, j = self.cells(points)
+        return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
+
+
+def _rings(tool: Tool, cell: float) -> list[tuple[float, float]]:
+    """The cutter as flat rings (radius in cells, drop in mm): its flat centre, then rings
+    of equal angle over its corner radius, each at the drop of its middle."""
+    inner, c = tool.radius - tool.corner, tool.corner
+    rings = [(inner / cell, 0.0)] if inner > 0 else []
+    count = _ring_count(c, cell)
+    for i in range(1, count + 1):
+        theta, middle = math.pi / 2 * i / count, math.pi / 2 * (i - 0.5) / count
+        rings.append(((inner + c * math.sin(theta)) / cell, c * (1 - math.cos(middle))))
+    return rings
+
+
+def _ring_count(corner: float, cell: float) -> int:
+    return min(12, max(2, math.ceil(corner / cell / 2))) if corner > 0 else 0
+
+
+def _slack(tool: Tool, cell: float) -> float:
+    """How far under a point's height the opening may pass and still count as touching it:
+    a quarter cell, and half a ring's rise for a round cutter."""
+    count = max(_ring_count(tool.corner, cell), 1)
+    return 0.25 * cell + 0.5 * tool.corner * math.sin(math.pi / 2 / count)
+
+
+def base_cell(triangles: np.ndarray, tools: tuple[Tool, ...], margin: float) -> float:
+    """The finest grid's cell: the smallest radius over CELLS_PER_RADIUS cells, or coarser
+    where the part would need more than MAX_CELLS across."""
+    points = triangles.reshape(-1, 3)
+    longest = float((points.max(axis=0) - points.min(axis=0)).max()) + 2 * margin
+    smallest = min(t.radius for t in tools)
+    return max(smallest / CELLS_PER_RADIUS, longest / MAX_CELLS)
+
+
+def profile_max(a: np.ndarray, rings: list[tuple[float, float]], fill: float) -> np.ndarray:
+    """max over rings (k, d) of [max of `a` within a disc of k cells] - d: grey dilation by a
+    cutter made of flat rings. Each disc is rows of running maxima (a sparse table of
+    power-of-two windows, shared by all rings), stacked."""
+    big = math.floor(max(k for k, _ in rings))
+    n, m = a.shape
+    padded = np.pad(a, big, constant_values=fill)
+    table = [padded]
+    while 2 ** len(table) <= 2 * big + 1:
+        prev, step = table[-1], 2 ** (len(table) - 1)
+        table.append(np.maximum(prev[:, :-step], prev[:, step:]))
+    rows: dict[int, np.ndarray] = {}
+    out = np.full((n, m), -np.inf)
+    for dy in range(-big, big + 1):
+        for k, d in rings:
+            if k < abs(dy):
+                continue
+            w = math.floor(math.sqrt(k * k - dy * dy))
+            if w not in rows:
+                j = math.floor(math.log2(2 * w + 1))
+                t = table[j]
+                rows[w] = np.maximum(t[:, big - w : big - w + m], t[:, big + w - 2**j + 1 :][:, :m])
+            row = rows[w][big + dy : big + dy + n]
+            np.maximum(out, row - d if d else row, out=out)
+    return out
+
+
+def _edges(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.ndarray) -> None:
+    """grid (flat) <- the triangles' edges, sampled every half cell, at every cell they
+    cross: walls seen edge-on and features thinner than a cell."""
+    cell, lo, (nu, nv) = side.cell, side.lo, side.shape
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        length = np.linalg.norm(flat[:, b] - flat[:, a], axis=1)
+        count = np.ceil(length / (cell / 2)).astype(int) + 1
+        tri = np.repeat(np.arange(len(flat)), count)
+        t = (np.arange(len(tri)) - np.repeat(np.cumsum(count) - count, count)) / np.repeat(
+            np.maximum(count - 1, 1), count
+        )
+        p = flat[tri, a] + t[:, None] * (flat[tri, b] - flat[tri, a])
+        h = heights[tri, a] + t * (heights[tri, b] - heights[tri, a])
+        ij = np.clip(((p - lo) / cell).astype(np.int64), 0, [nu - 1, nv - 1])
+        np.maximum.at(grid, ij[:, 0] * nv + ij[:, 1], h)
+
+
+def _rasterise(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.ndarray) -> None:
+    """grid (flat) <- the highest surface over each cell: each triangle at the cells whose
+    centre it covers, row by row (a row's cells between its crossings with the edges)."""
+    cell, lo, (nu, nv) = side.cell, side.lo, side.shape
+    a, b, c = flat[:, 0], flat[:, 1], flat[:, 2]
+    # each triangle's plane: h = h(a) + g . (q - a), g from its two edges from a
+    e1, e2 = b - a, c - a
+    h1, h2 = heights[:, 1] - heights[:, 0], heights[:, 2] - heights[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    det = np.where(np.abs(det) > 1e-300, det, 1e-300)
+    grad = np.stack(
+        [(h1 * e2[:, 1] - h2 * e1[:, 1]) / det, (h2 * e1[:, 0] - h1 * e2[:, 0]) / det], 1
+    )
+    first = np.clip(np.ceil((flat[:, :, 0].min(axis=1) - lo[0]) / cell - 0.5), 0, None)
+    last = np.minimum(np.floor((flat[:, :, 0].max(axis=1) - lo[0]) / cell - 0.5), nu - 1)
+    rows = np.maximum(last - first + 1, 0).astype(np.int64)
+    tri = np.repeat(np.arange(len(flat)), rows)
+    i = first.astype(np.int64)[tri] + np.arange(len(tri)) - np.repeat(np.cumsum(rows) - rows, rows)
+    u = lo[0] + (i + 0.5) * cell
+    vmin, vmax = np.full(len(tri), np.inf), np.full(len(tri), -np.inf)
+    for p, q in ((0, 1), (1, 2), (2, 0)):
+        pu, pv, qu, qv = flat[tri, p, 0], flat[tri, p, 1], flat[tri, q, 0], flat[tri, q, 1]
+        crosses = (np.minimum(pu, qu) <= u) & (u <= np.maximum(pu, qu)) & (pu != qu)
+        t = np.where(crosses, (u - pu) / np.where(pu != qu, qu - pu, 1.0), 0.0)
+        v = pv + t * (qv - pv)
+        vmin = np.where(crosses, np.minimum(vmin, v), vmin)
+        vmax = np.where(crosses, np.maximum(vmax, v), vmax)
+    j0 = np.clip(np.ceil((vmin - lo[1]) / cell - 0.5), 0, None)
+    j1 = np.minimum(np.floor((vmax - lo[1]) / cell - 0.5), nv - 1)
+    ok = np.isfinite(vmin) & (j1 >= j0)
+    tri, i, j0 = tri[ok], i[ok], j0[ok].astype(np.int64)
+    count = (j1[ok] - j0 + 1).astype(np.int64)
+    tri, i = np.repeat(tri, count), np.repeat(i, count)
+    j = np.repeat(j0, count) + np.arange(len(tri)) - np.repeat(np.cumsum(count) - count, count)
+    du = lo[0] + (i + 0.5) * cell - a[tri, 0]
+    dv = lo[1] + (j + 0.5) * cell - a[tri, 1]
+    h = heights[tri, 0] + grad[tri, 0] * du + grad[tri, 1] * dv
+    np.maximum.at(grid, i * nv + j, h)
