@@ -25,7 +25,7 @@ from .tools import Tool
 
 MAX_CELLS = 256
 """Cells across the grid's longest side, at most."""
-CELLS_PER_RADIUS = 4
+CELLS_PER_RADIUS = 8
 """The finest grid puts the smallest tool's radius across this many cells (if MAX_CELLS allow)."""
 HOLDER_CELLS = 24
 """A holder's radius spans at most this many cells of the grid it is filtered on."""
@@ -49,7 +49,8 @@ class SideMap:
         facing = sign * stl.face_normals(triangles)[:, axis]
         _rasterise(grid, self, flat[facing > 1e-6], heights[facing > 1e-6])
         walls = np.abs(facing) <= 1e-6
-        _edges(grid, self, flat[walls], heights[walls])
+        inward = -stl.face_normals(triangles[walls])[:, self.uv]
+        _edges(grid, self, flat[walls], heights[walls], inward)
         self.grid = grid.reshape(self.shape)
         self._tips: dict[tuple[Tool, bool], np.ndarray] = {}
         self._holders: dict[float, np.ndarray] = {}
@@ -120,7 +121,7 @@ def _rings(tool: Tool, cell: float) -> list[tuple[float, float]]:
 
 
 def _ring_count(corner: float, cell: float) -> int:
-    return min(12, max(2, math.ceil(corner / cell / 2))) if corner > 0 else 0
+    return min(8, max(2, math.ceil(corner / cell))) if corner > 0 else 0
 
 
 def _slack(tool: Tool, cell: float) -> float:
@@ -166,10 +167,12 @@ def profile_max(a: np.ndarray, rings: list[tuple[float, float]], fill: float) ->
     return out
 
 
-def _edges(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.ndarray) -> None:
-    """grid (flat) <- the triangles' edges, sampled every half cell, at every cell they
-    cross: walls seen edge-on and features thinner than a cell."""
+def _edges(grid: np.ndarray, side: SideMap, flat, heights, inward: np.ndarray) -> None:
+    """grid (flat) <- walls (seen edge-on) at the cells their edges cross, sampled every half
+    cell half a cell into the material (`inward`): a wall thinner than a cell is not lost,
+    and a thick one is no thicker than its cells' centres say."""
     cell, lo, (nu, nv) = side.cell, side.lo, side.shape
+    inward = 0.5 * cell * inward / np.maximum(np.linalg.norm(inward, axis=1, keepdims=True), 1e-300)
     for a, b in ((0, 1), (1, 2), (2, 0)):
         length = np.linalg.norm(flat[:, b] - flat[:, a], axis=1)
         count = np.ceil(length / (cell / 2)).astype(int) + 1
@@ -177,7 +180,7 @@ def _edges(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.ndarra
         t = (np.arange(len(tri)) - np.repeat(np.cumsum(count) - count, count)) / np.repeat(
             np.maximum(count - 1, 1), count
         )
-        p = flat[tri, a] + t[:, None] * (flat[tri, b] - flat[tri, a])
+        p = flat[tri, a] + t[:, None] * (flat[tri, b] - flat[tri, a]) + inward[tri]
         h = heights[tri, a] + t * (heights[tri, b] - heights[tri, a])
         ij = np.clip(((p - lo) / cell).astype(np.int64), 0, [nu - 1, nv - 1])
         np.maximum.at(grid, ij[:, 0] * nv + ij[:, 1], h)

@@ -28,8 +28,9 @@ from . import axisrays, heightmap, setups, stl
 from .tools import Tool
 
 KINDS = ("undercut", "too_deep", "sharp_internal_corner", "too_narrow", "thin_wall")
-MIN_SHARE = 1e-3
-"""A finding smaller than this share of the machined area is sampling noise: not reported."""
+MIN_SHARE = 0.005
+"""A finding smaller than this share of the machined area is within the noise of the grid
+and the sampling: not reported."""
 FACE_SHARE = 0.02
 """A face belongs to a finding when at least this share of its points do (a corner's strip
 is a small part of a large wall)."""
