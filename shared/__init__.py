@@ -23,9 +23,9 @@ from .geometry import axisrays, heightmap, rotations, setups, stl, toolplan, too
 __all__ = [
     "atomic",
     "axisrays",
-    "heightmap",
     "classes",
     "facenormals",
+    "heightmap",
     "manifest",
     "metaimage",
     "plans",

@@ -91,19 +91,21 @@ class SideMap:
     def reached(self, points: np.ndarray, tool: Tool, holder: bool = True) -> np.ndarray:
         """(N,) bool: `tool` coming along this side touches each point (see the docstring);
         holder=False: as if its reach were unlimited."""
-        rings = _rings(tool, self.cell)
-        # the opening: min over rings of (min of tip within the ring's radius) + its drop, the
-        # outermost one cell wider than the tool (a wall's point lies between two cells)
-        rings[-1] = (rings[-1][0] + 1, tool.corner)
+        # the opening: min over rings of (min of tip within the ring's radius) + its drop, each
+        # one cell wider (a wall's point lies between two cells; a steep one's height changes
+        # by more than the slack within its cell), the outermost at the cutter's full drop
+        rings = [(k + 1, d) for k, d in _rings(tool, self.cell)]
+        rings[-1] = (rings[-1][0], tool.corner)
         lowest = -profile_max(-self.tip(tool, holder), rings, -self.floor)
         i, j = self.cells(points)
         return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
 
-    def near(self, points: np.ndarray, tool: Tool) -> np.ndarray:
-        """(N,) bool: `tool` (unlimited reach) gets its tip down to each point's height
-        somewhere within two of its radii: it is beside the point, not kept out above it."""
-        ring = [(2 * tool.radius / self.cell + 1, 0.0)]
-        lowest = -profile_max(-self.tip(tool, holder=False), ring, -self.floor)
+    def near(self, points: np.ndarray, tool: Tool, holder: bool = True) -> np.ndarray:
+        """(N,) bool: `tool` gets its tip down to each point's height somewhere within one and
+        a half of its radii: it is beside the point (in a corner that it cannot turn into), not
+        kept out above it (holder=False: were its reach unlimited)."""
+        ring = [(1.5 * tool.radius / self.cell + 1, 0.0)]
+        lowest = -profile_max(-self.tip(tool, holder), ring, -self.floor)
         i, j = self.cells(points)
         return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
 

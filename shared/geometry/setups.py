@@ -302,9 +302,12 @@ def mask_shares(reach: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.bincount(bits, weights=weights, minlength=64)
 
 
-def from_masks(by_mask: np.ndarray, machined_area: float, area: float) -> Analysis:
-    """The Analysis of the area shares of each reach mask (see `Analysis.by_mask`)."""
-    chosen, alternatives = _smallest_sets(by_mask)
+def from_masks(
+    by_mask: np.ndarray, machined_area: float, area: float, tolerance: float = TOLERANCE
+) -> Analysis:
+    """The Analysis of the area shares of each reach mask (see `Analysis.by_mask`); a set of
+    directions that leaves at most `tolerance` of the reachable area counts as reaching it."""
+    chosen, alternatives = _smallest_sets(by_mask, tolerance)
     plan, left = [], set(range(1, 64))
     for _ in chosen:
         gains = {d: sum(by_mask[m] for m in left if m >> TIE_ORDER.index(d) & 1) for d in chosen}
@@ -365,7 +368,9 @@ def face_setups(
     return out
 
 
-def _smallest_sets(by_mask: np.ndarray) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+def _smallest_sets(
+    by_mask: np.ndarray, tolerance: float = TOLERANCE
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The chosen smallest set of directions and every alternative of its size (tie rule in
     the module docstring)."""
     for size in range(1, len(TIE_ORDER) + 1):
@@ -373,7 +378,7 @@ def _smallest_sets(by_mask: np.ndarray) -> tuple[tuple[str, ...], list[tuple[str
         for combo in itertools.combinations(range(len(TIE_ORDER)), size):
             bits = sum(1 << k for k in combo)
             missed = float(sum(by_mask[m] for m in range(1, 64) if not m & bits))
-            if missed <= TOLERANCE:
+            if missed <= tolerance:
                 best = max(float(sum(by_mask[m] for m in range(64) if m >> k & 1)) for k in combo)
                 found.append((round(missed, 3), -round(best, 3), combo))
         if found:

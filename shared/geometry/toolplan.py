@@ -29,8 +29,10 @@ from .tools import Tool
 
 KINDS = ("undercut", "too_deep", "sharp_internal_corner", "too_narrow", "thin_wall")
 MIN_SHARE = 0.005
-"""A finding smaller than this share of the machined area is within the noise of the grid
-and the sampling: not reported."""
+"""A finding under this share of the machined area is within the noise of the grid and the
+sampling: not reported."""
+PLAN_TOLERANCE = 1e-3
+"""Share of the reachable area a set of setups may leave: the grid's noise at corners."""
 FACE_SHARE = 0.02
 """A face belongs to a finding when at least this share of its points do (a corner's strip
 is a small part of a large wall)."""
@@ -56,19 +58,18 @@ class Finding:
 
 @dataclass
 class ToolAnalysis:
-    """The tool-aware plan: `plan` is a setups.Analysis over tool reach (its undercut is the
-    area no tool reaches); `tools[i]` the (tool name, share added) of setup i."""
+    """The tool-aware plan: `plan` is a setups.Analysis over tool reach (a corner a tool gets
+    beside counts as reached from that side: it is a finding, not a reason for a setup);
+    `tools[i]` the (tool name, share added) of setup i."""
 
     plan: setups.Analysis
     tools: list[list[tuple[str, float]]]
+    unreached: float
+    """Share no tool reaches from the plan's sides: the findings' area, less thin walls."""
     undercut: float
     """Share no axis direction reaches even with a zero-radius tool."""
     findings: list[Finding]
     units: str = "mm"
-
-    @property
-    def unreached(self) -> float:
-        return self.plan.undercut
 
     def as_json(self) -> dict:
         out = self.plan.as_json()
@@ -94,7 +95,7 @@ def analyse(
     caster = caster or axisrays.Caster(triangles)
     machined = setups.machined_samples(triangles, stock or setups.Stock(), count, MOST)
     if machined is None:
-        return ToolAnalysis(setups.nothing_to_machine(triangles), [], 0.0, [])
+        return ToolAnalysis(setups.nothing_to_machine(triangles), [], 0.0, 0.0, [])
     points, owners, weights, total = machined
     ray = setups.reachable(triangles, points, owners, caster)
     sides = _Sides(triangles, tools)
@@ -108,14 +109,26 @@ def analyse(
             reach[left[found], k, t] = True
             left = left[~found]
     anyreach = reach.any(axis=2)
-    plan = setups.from_masks(
-        setups.mask_shares(anyreach, weights), total, float(setups.face_areas(triangles).sum())
-    )
-    found = _Findings(triangles, tools, sides, points, owners, weights, ray, anyreach)
+    # a corner the tools get down beside but cannot turn into is a finding, not a new setup
+    cover = anyreach.copy()
+    for k in range(len(setups.TIE_ORDER)):
+        pending = np.flatnonzero(ray[:, k] & ~anyreach[:, k])
+        for t in _order(tools):
+            if not len(pending):
+                break
+            found = sides[k].near(points[pending], tools[t])
+            cover[pending[found], k] = True
+            pending = pending[~found]
+    area = float(setups.face_areas(triangles).sum())
+    plan = setups.from_masks(setups.mask_shares(cover, weights), total, area, PLAN_TOLERANCE)
+    used = [setups.TIE_ORDER.index(d) for d in plan.directions]
+    missed = ~anyreach[:, used].any(axis=1)
+    found = _Findings(triangles, tools, sides, points, owners, weights, ray, missed)
     findings = found.unreached() + found.thin_walls(caster_for_walls(caster, triangles), min_wall)
     return ToolAnalysis(
         plan,
         _setup_tools(plan, tools, reach, weights),
+        float(weights[missed].sum()),
         float(weights[~ray.any(axis=1)].sum()),
         findings,
     )
@@ -166,13 +179,13 @@ def _setup_tools(plan, tools, reach, weights) -> list[list[tuple[str, float]]]:
 
 
 class _Findings:
-    def __init__(self, triangles, tools, sides, points, owners, weights, ray, anyreach):
+    def __init__(self, triangles, tools, sides, points, owners, weights, ray, missed):
         self.triangles, self.tools, self.sides = triangles, tools, sides
         self.points, self.owners, self.weights = points, owners, weights
-        self.ray, self.anyreach = ray, anyreach
+        self.ray, self.missed = ray, missed
 
     def unreached(self) -> list[Finding]:
-        missed = ~self.anyreach.any(axis=1)
+        missed = self.missed
         kind = np.full(len(self.points), "", dtype=object)
         kind[missed & ~self.ray.any(axis=1)] = "undercut"
         fits, near = self._fits_and_near(missed & self.ray.any(axis=1))
@@ -206,7 +219,7 @@ class _Findings:
                     found = side.reached(self.points[left], self.tools[t], holder=False)
                     fits[left[found]] = True
                     self.fitting[left[found]] = t
-            near[idx] |= side.near(self.points[idx], self.tools[order[-1]])
+            near[idx] |= side.near(self.points[idx], self.tools[order[-1]], holder=False)
         return fits, near
 
     def _message(self, kind: str, chosen: np.ndarray) -> str:
