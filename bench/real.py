@@ -12,7 +12,8 @@
 
 Models: the add-on's built-in model, always; the champions of an MLflow store with
 --tracking-uri (the face-normal one reads the STL, the image one a meta-image rendered here);
-and the geometric analysis itself (`python -m blender_addon setups`).
+and the geometric analysis itself (`python -m blender_addon setups`): zero-radius (`--tools
+none`: what the labels and the models follow today) and tool-aware (the default tool library).
 
     python bench/real.py                                  # built-in model and the analysis
     python bench/real.py --tracking-uri sqlite:///build/demo/mlflow.db --json
@@ -187,8 +188,10 @@ def answers_champion(uri: str, tracking: str, paths: list[Path], images: Path | 
     return {back[a["input"]]: _answer(a) for a in found}
 
 
-def answers_analysis(paths: list[Path]) -> dict[Path, dict]:
-    found = json_lines(run("-m", "blender_addon", "setups", "--json", *map(str, paths)))
+def answers_analysis(paths: list[Path], tools: str = "none") -> dict[Path, dict]:
+    """The geometric analysis' answers: zero-radius (tools none) or with a tool library."""
+    command = ("-m", "blender_addon", "setups", "--json", "--tools", tools)
+    found = json_lines(run(*command, *map(str, paths)))
     out = {}
     for a in found:
         singles = [x[0] for x in a["alternatives"] if len(x) == 1]
@@ -261,9 +264,10 @@ def main() -> None:
                 (name, lambda u=uri, f=folder: answers_champion(u, args.tracking_uri, paths, f))
             )
     models.append(("setup analysis", lambda: answers_analysis(paths)))
+    models.append(("tool-aware analysis", lambda: answers_analysis(paths, "default")))
     for name, answer in models:
         start = time.monotonic()
-        results[name] = score(answer(), one, multi, calibrated=name != "setup analysis")
+        results[name] = score(answer(), one, multi, calibrated=not name.endswith("analysis"))
         seconds[name] = time.monotonic() - start
     if args.record:
         write_record(results, seconds, len(one), len(multi), args.record)

@@ -70,6 +70,10 @@ class ToolAnalysis:
     """Share no axis direction reaches even with a zero-radius tool."""
     findings: list[Finding]
     units: str = "mm"
+    face_setups: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """(N triangles,) int: the index in the plan of the setup whose tools mill most of each
+    triangle, setups.STOCK_FACE, or setups.UNDERCUT_FACE (no tool of the plan reaches most
+    of it): what Blender colours. Not in the JSON form."""
 
     def as_json(self) -> dict:
         out = self.plan.as_json()
@@ -131,7 +135,21 @@ def analyse(
         float(weights[missed].sum()),
         float(weights[~ray.any(axis=1)].sum()),
         findings,
+        face_setups=_face_setups(len(triangles), owners, anyreach[:, used]),
     )
+
+
+def _face_setups(count: int, owners: np.ndarray, by_setup: np.ndarray) -> np.ndarray:
+    """Each triangle's setup: the one that mills most of its points (each point by the first
+    setup whose tools reach it), UNDERCUT_FACE where most are reached by none."""
+    out = np.full(count, setups.STOCK_FACE)
+    n = by_setup.shape[1]
+    first = np.argmax(np.concatenate([by_setup, np.ones((len(owners), 1), bool)], axis=1), axis=1)
+    votes = np.bincount(owners * (n + 1) + first, minlength=count * (n + 1)).reshape(count, n + 1)
+    machined = votes.sum(axis=1) > 0
+    winner = votes.argmax(axis=1)
+    out[machined] = np.where(winner[machined] == n, setups.UNDERCUT_FACE, winner[machined])
+    return out
 
 
 def caster_for_walls(caster, triangles) -> axisrays.Caster:

@@ -113,7 +113,10 @@ def _one(
 
 
 def _analyse(files: list[Path], stock: str, meshes: Path):
-    command = [sys.executable, "-m", "blender_addon", "setups", "--json", "--stock", stock]
+    # the zero-radius analysis: the learned models and their synthetic labels have not yet
+    # moved to the tool-aware one (issue 34)
+    command = [sys.executable, "-m", "blender_addon", "setups", "--json", "--tools", "none"]
+    command += ["--stock", stock]
     command += ["--mesh-out", str(meshes)]
     done = subprocess.run([*command, *map(str, files)], capture_output=True, text=True)
     if done.returncode == 2:
