@@ -1,11 +1,17 @@
 """The tool-aware plan on parts built to size: each design rule just under and just over its
 threshold, the I-beam, a ball end mill on a fillet, and a round pocket that needs nothing."""
 
+import json
+import subprocess
+import sys
+import tomllib
+
 import manifold3d as m3
 import numpy as np
 import pytest
 
-from shared import setups, toolplan, tools
+from shared import setups, stl, toolplan, tools
+from tests.conftest import ROOT
 
 
 def _box(x0, x1, y0, y1, z0, z1) -> m3.Manifold:
@@ -28,7 +34,9 @@ def _triangles(solid: m3.Manifold) -> np.ndarray:
 
 def _library(*specs: tuple) -> tuple[tools.Tool, ...]:
     """(name, kind, diameter, reach[, holder diameter])."""
-    return tuple(tools.Tool(s[0], s[1], s[2], s[3], 0.0, s[4] if len(s) > 4 else 0.0) for s in specs)
+    return tuple(
+        tools.Tool(s[0], s[1], s[2], s[3], 0.0, s[4] if len(s) > 4 else 0.0) for s in specs
+    )
 
 
 def _kinds(found: toolplan.ToolAnalysis) -> dict[str, toolplan.Finding]:
@@ -129,3 +137,79 @@ def test_a_round_pocket_needs_only_a_normal_tool_and_has_no_finding():
     assert found.unreached < 1e-3
     largest = found.tools[0][0][0]
     assert largest == "flat 16", found.tools  # the largest tool that fits does most of it
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "blender_addon", "setups", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_command_line_gives_tools_findings_and_units_and_keeps_the_old_answer(tmp_path):
+    part = tmp_path / "pocket.stl"
+    stl.write_stl(part, _triangles(_box(0, 40, 0, 30, 0, 20) - _pocket(20, 14, 0, 20, 15, 10, 20)))
+    run = _cli("--json", str(part))
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["units"] == "mm" and answer["lengths"] == "mm"
+    assert [s["direction"] for s in answer["setups"]] == ["+Z"]
+    names = [t["name"] for t in answer["setups"][0]["tools"]]
+    assert names[0] == "flat 16" and "flat 1" in names  # largest first, down to the corners
+    corner = next(f for f in answer["findings"] if f["kind"] == "sharp_internal_corner")
+    assert corner["faces"] and "mm" in corner["message"] and 0 < corner["share"] < 0.1
+    old = json.loads(_cli("--json", "--tools", "none", str(part)).stdout)
+    zero = setups.analyse(stl.read_stl(part).triangles).as_json()
+    assert {k: old[k] for k in zero} == json.loads(json.dumps(zero))  # --tools none: as before
+
+    text = _cli(str(part))
+    assert text.stdout.startswith(f"{part}: 1 setup: 1. +Z (") and "flat 16" in text.stdout
+    assert "  sharp_internal_corner: sharp internal corner: a radius under" in text.stdout
+
+    inches = _cli("--json", "--units", "in", str(part))  # 40 in across: a 1 m part
+    assert inches.returncode == 0 and json.loads(inches.stdout)["units"] == "in"
+    small = tmp_path / "small.stl"
+    stl.write_stl(small, stl.read_stl(part).triangles / 25.4)  # the part, written in inches
+    warned = _cli(str(small))
+    assert warned.returncode == 0
+    assert f"warning: {small}: 1.57 mm across read as mm" in warned.stderr
+    assert "give --units in" in warned.stderr
+    same = json.loads(_cli("--json", "--units", "in", str(small)).stdout)
+    assert [s["direction"] for s in same["setups"]] == ["+Z"] and "warning" not in inches.stderr
+
+
+def test_a_tool_library_is_read_and_a_bad_one_is_one_line_naming_file_and_tool(tmp_path):
+    library = tmp_path / "shop.toml"
+    library.write_text(
+        '[[tool]]\nname = "bull 10"\nkind = "bull"\ndiameter = 10\ncorner_radius = 1\n'
+        "reach = 30\nholder_diameter = 25\n"
+    )
+    (tool,) = tools.read_library(library)
+    assert (tool.kind, tool.corner, tool.holder_radius) == ("bull", 1.0, 12.5)
+    assert tool.drop(4.0) == 0.0 and tool.drop(5.0) == pytest.approx(1.0)
+    assert tools.parse_library(tomllib.loads(tools.default_toml())) == tools.default_library()
+    cases = {
+        'name = "x"\nkind = "drill"\ndiameter = 3\nreach = 9': "kind must be one of flat",
+        'name = "x"\nkind = "flat"\ndiameter = -3\nreach = 9': "diameter must be a positive",
+        'name = "x"\nkind = "flat"\ndiameter = 3': "needs reach",
+        'name = "x"\nkind = "ball"\ndiameter = 3\nreach = 9\ncorner_radius = 1': "bull tools only",
+        'name = "x"\nkind = "flat"\ndiameter = 3\nreach = 9\nflutes = 2': "unknown key 'flutes'",
+    }
+    part = tmp_path / "block.stl"
+    stl.write_stl(part, _triangles(_box(0, 10, 0, 10, 0, 10)))
+    for body, says in cases.items():
+        library.write_text(f"[[tool]]\n{body}\n")
+        run = _cli("--tools", str(library), str(part))
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith(f"error: --tools: {library}: tool 1 ('x'") or (
+            f"{library}: tool 1" in run.stderr
+        ), run.stderr
+        assert says in run.stderr and run.stdout == ""
+    library.write_text("[[tool]\n")
+    run = _cli("--tools", str(library), str(part))
+    assert run.returncode == 2 and f"{library}: not a TOML file" in run.stderr
+    run = _cli("--tools", str(tmp_path / "none.toml"), str(part))
+    assert run.returncode == 2 and "cannot read it" in run.stderr
