@@ -8,20 +8,24 @@ modules are imported in `register()` so that the command line never loads them.
 
 def _classes():
     from .ui.operators.correct import MILLING_OT_correct
+    from .ui.operators.findings import MILLING_OT_select_finding
     from .ui.operators.import_stl import MILLING_OT_import_stl
     from .ui.operators.predict import MILLING_OT_predict
     from .ui.operators.render_folder import MILLING_OT_render_folder
     from .ui.operators.render_selected import MILLING_OT_render_selected
     from .ui.operators.server import MILLING_OT_start_server, MILLING_OT_stop_server
-    from .ui.panel import MILLING_FH_stl, VIEW3D_PT_milling
+    from .ui.panel import MILLING_FH_stl, MILLING_UL_findings, VIEW3D_PT_milling
     from .ui.preferences import MillingPreferences
-    from .ui.properties import MillingSceneProperties
+    from .ui.properties import MillingFinding, MillingSceneProperties
 
     return (
         MillingPreferences,
+        MillingFinding,
         MillingSceneProperties,
         MILLING_OT_predict,
         MILLING_OT_correct,
+        MILLING_OT_select_finding,
+        MILLING_UL_findings,
         MILLING_OT_start_server,
         MILLING_OT_stop_server,
         MILLING_OT_render_selected,

@@ -15,7 +15,7 @@ from mathutils.bvhtree import BVHTree
 from .._shared import classes, metaimage, setups, stl
 from ..inference import client
 from ..render.engines import open_renderer
-from .selection import object_triangles
+from .selection import object_mesh
 
 ARROW_TAG = "milling_arrow"
 """Custom property that marks the add-on's arrow; the only object prediction adds or removes."""
@@ -27,13 +27,18 @@ class PredictError(ValueError):
 
 def part_triangles(obj: bpy.types.Object | None, depsgraph) -> np.ndarray:
     """The triangles of the object to predict, in its own frame; PredictError if unusable."""
+    return part_mesh(obj, depsgraph)[0]
+
+
+def part_mesh(obj: bpy.types.Object | None, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    """part_triangles, and the mesh polygon each comes from."""
     if obj is None:
         raise PredictError("no active object: click the part to predict first")
     if obj.get(ARROW_TAG):
         raise PredictError(f"{obj.name} is the prediction arrow: select the part instead")
     if obj.type != "MESH":
         raise PredictError(f"{obj.name} is a {obj.type.lower()}, not a mesh")
-    triangles = object_triangles(obj, depsgraph)
+    triangles, polygons = object_mesh(obj, depsgraph)
     area = (
         np.linalg.norm(stl.face_normals(triangles, normalize=False), axis=1)
         if len(triangles)
@@ -41,7 +46,7 @@ def part_triangles(obj: bpy.types.Object | None, depsgraph) -> np.ndarray:
     )
     if not (area > 0).any():
         raise PredictError(f"{obj.name}: the mesh has no faces with an area")
-    return triangles[area > 0]
+    return triangles[area > 0], polygons[area > 0]
 
 
 def meta_image(triangles: np.ndarray, size: int = metaimage.DEFAULT_SIZE) -> bytes:

@@ -17,6 +17,11 @@ from ..render.engines import open_renderer
 
 def object_triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
     """(N, 3, 3) triangles of the evaluated mesh (modifiers applied) in the object's own frame."""
+    return object_mesh(obj, depsgraph)[0]
+
+
+def object_mesh(obj: bpy.types.Object, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluated mesh's triangles, and the polygon each comes from."""
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
     try:
@@ -24,11 +29,13 @@ def object_triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> n
         n = len(mesh.loop_triangles)
         corners = np.empty(3 * n, dtype=np.int32)
         mesh.loop_triangles.foreach_get("vertices", corners)
+        polygons = np.empty(n, dtype=np.int64)
+        mesh.loop_triangles.foreach_get("polygon_index", polygons)
         co = np.empty(3 * len(mesh.vertices), dtype=np.float32)
         mesh.vertices.foreach_get("co", co)
     finally:
         evaluated.to_mesh_clear()
-    return co.reshape(-1, 3)[corners].reshape(n, 3, 3).astype(np.float64)
+    return co.reshape(-1, 3)[corners].reshape(n, 3, 3).astype(np.float64), polygons
 
 
 class SelectionJob:

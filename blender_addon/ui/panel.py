@@ -4,6 +4,7 @@ import blf
 import bpy
 
 from .._shared import classes
+from ..scene.findings import KIND_NAMES
 
 
 class VIEW3D_PT_milling(bpy.types.Panel):
@@ -78,6 +79,16 @@ class VIEW3D_PT_milling(bpy.types.Panel):
                 "INFO",
                 width,
             )
+            if props.prediction_warning:
+                lines(box.column(align=True), props.prediction_warning, "ERROR", width)
+            if props.findings:
+                box.label(text="Design findings:", icon="VIEWZOOM")
+                box.template_list(
+                    "MILLING_UL_findings", "", props, "findings", props, "findings_index", rows=3
+                )
+                picked = props.findings[min(props.findings_index, len(props.findings) - 1)]
+                lines(box.column(align=True), picked.message, "BLANK1", width)
+                box.operator("milling.select_finding", icon="RESTRICT_SELECT_OFF")
             box.prop(props, "show_setups")
             box.operator_menu_enum("milling.correct", "direction", icon="GREASEPENCIL")
             if props.prediction_legend:
@@ -126,6 +137,15 @@ def lines(layout, text: str, icon: str, width: tuple[float, float]) -> None:
     """A message wrapped to the panel's width (a label cuts it off), the icon on its first line."""
     for i, line in enumerate(wrap(text, width) or [""]):
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
+
+
+class MILLING_UL_findings(bpy.types.UIList):
+    """The design findings of the last answer: kind and share; the message below the list."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property):
+        row = layout.row()
+        row.label(text=KIND_NAMES.get(item.kind, item.kind), icon="ERROR")
+        row.label(text=f"{item.share:.1%}")
 
 
 class MILLING_FH_stl(bpy.types.FileHandler):

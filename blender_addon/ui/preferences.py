@@ -70,8 +70,17 @@ class MillingPreferences(bpy.types.AddonPreferences):
         "your home folder",
     )
 
+    tool_library: StringProperty(
+        name="Tool Library",
+        subtype="FILE_PATH",
+        description="A TOML file of your shop's end mills (see the docs: Tool libraries), for "
+        "the tools of each setup and the design findings. Empty: a common set of flat and "
+        "ball end mills from 1 to 16 mm",
+    )
+
     def draw(self, context):
         layout = self.layout
+        layout.prop(self, "tool_library")
         layout.prop(self, "corrections_dir")
         layout.prop(self, "backend", expand=True)
         if self.backend == "BUILTIN":
@@ -113,3 +122,9 @@ def model_settings(context) -> client.ModelSettings:
         tracking_uri=p.tracking_uri,
         timeout=p.timeout,
     )
+
+
+def tool_library(context) -> str:
+    """The tool library file of the preferences ('' for the default library)."""
+    p = addon_preferences(context)
+    return bpy.path.abspath(p.tool_library) if p is not None and p.tool_library else ""

@@ -6,6 +6,7 @@ from pathlib import Path
 import bpy
 from bpy.props import (
     BoolProperty,
+    CollectionProperty,
     EnumProperty,
     FloatProperty,
     FloatVectorProperty,
@@ -15,6 +16,7 @@ from bpy.props import (
 
 from .._shared import classes, metaimage
 from ..scene.overlay import toggled
+from .preferences import tool_library
 
 UNLABELLED = "NONE"
 LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for training")] + [
@@ -22,6 +24,16 @@ LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for tra
 ]
 TEMP_FOLDER = "milling_meta_images"
 """Where a relative output folder goes while the .blend file is unsaved (in the temp folder)."""
+
+
+class MillingFinding(bpy.types.PropertyGroup):
+    """One design finding of the last answer's tool-aware analysis."""
+
+    kind: StringProperty(options=set())
+    share: FloatProperty(options=set())
+    message: StringProperty(options=set())
+    faces: StringProperty(options=set())
+    """The part's polygon indices it concerns, space-separated."""
 
 
 class MillingSceneProperties(bpy.types.PropertyGroup):
@@ -62,8 +74,9 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     show_setups: BoolProperty(
         name="Colour Faces by Setup",
         description=(
-            "Colour the predicted part's machined faces by the setup that mills them (from the "
-            "geometric analysis of the part), and faces that no setup reaches in magenta"
+            "Colour the predicted part's machined faces by the setup whose tools mill them "
+            "(the tool-aware analysis of the part), faces no tool of the plan reaches in "
+            "magenta, and each design finding's faces in its own colour"
         ),
         update=lambda props, context: _overlay_toggled(props, context),
     )
@@ -88,10 +101,14 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     prediction_probabilities: FloatVectorProperty(
         size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
     )
+    prediction_warning: StringProperty(options=set())
+    """A line about the part's size in the scene's units, or the tool library; '' for none."""
+    findings: CollectionProperty(type=MillingFinding, options=set())
+    findings_index: IntProperty(options=set())
 
 
 def _overlay_toggled(props, context) -> None:
-    toggled(props, context)
+    toggled(props, context, tool_library(context))
 
 
 def output_folder(raw: str) -> Path:

@@ -70,10 +70,21 @@ class ToolAnalysis:
     """Share no axis direction reaches even with a zero-radius tool."""
     findings: list[Finding]
     units: str = "mm"
-    face_setups: np.ndarray | None = field(default=None, compare=False, repr=False)
-    """(N triangles,) int: the index in the plan of the setup whose tools mill most of each
-    triangle, setups.STOCK_FACE, or setups.UNDERCUT_FACE (no tool of the plan reaches most
-    of it): what Blender colours. Not in the JSON form."""
+    detail: Reach | None = field(default=None, compare=False, repr=False)
+    """Which tool reaches which point from which side: for another plan's tools and faces."""
+
+    def tools_for(self, plan: tuple[str, ...]) -> list[list[tuple[str, float]]]:
+        """Each setup's tools for `plan` (a learned one, say), largest first, each with the
+        share of the machined area it adds."""
+        return self.detail.tools_for(plan) if self.detail else [[] for _ in plan]
+
+    def faces_for(self, plan: tuple[str, ...]) -> np.ndarray:
+        """(N triangles,) int: the index in `plan` of the setup whose tools mill most of each
+        triangle (each point by the first setup whose tools reach it), setups.STOCK_FACE, or
+        setups.UNDERCUT_FACE where most of it is reached by none: what Blender colours."""
+        if self.detail is None:
+            raise ValueError("an analysis read from JSON has no faces")
+        return self.detail.faces_for(plan)
 
     def as_json(self) -> dict:
         out = self.plan.as_json()
@@ -129,27 +140,48 @@ def analyse(
     missed = ~anyreach[:, used].any(axis=1)
     found = _Findings(triangles, tools, sides, points, owners, weights, ray, missed)
     findings = found.unreached() + found.thin_walls(caster_for_walls(caster, triangles), min_wall)
-    return ToolAnalysis(
-        plan,
-        _setup_tools(plan, tools, reach, weights),
-        float(weights[missed].sum()),
-        float(weights[~ray.any(axis=1)].sum()),
-        findings,
-        face_setups=_face_setups(len(triangles), owners, anyreach[:, used]),
-    )
+    detail = Reach(reach, weights, owners, tools, len(triangles))
+    unreached, undercut = float(weights[missed].sum()), float(weights[~ray.any(axis=1)].sum())
+    tools_used = detail.tools_for(plan.directions)
+    return ToolAnalysis(plan, tools_used, unreached, undercut, findings, detail=detail)
 
 
-def _face_setups(count: int, owners: np.ndarray, by_setup: np.ndarray) -> np.ndarray:
-    """Each triangle's setup: the one that mills most of its points (each point by the first
-    setup whose tools reach it), UNDERCUT_FACE where most are reached by none."""
-    out = np.full(count, setups.STOCK_FACE)
-    n = by_setup.shape[1]
-    first = np.argmax(np.concatenate([by_setup, np.ones((len(owners), 1), bool)], axis=1), axis=1)
-    votes = np.bincount(owners * (n + 1) + first, minlength=count * (n + 1)).reshape(count, n + 1)
-    machined = votes.sum(axis=1) > 0
-    winner = votes.argmax(axis=1)
-    out[machined] = np.where(winner[machined] == n, setups.UNDERCUT_FACE, winner[machined])
-    return out
+@dataclass
+class Reach:
+    """reach[point, side, tool]: the tool touches the point from that side (TIE_ORDER)."""
+
+    reach: np.ndarray
+    weights: np.ndarray
+    owners: np.ndarray
+    tools: tuple[Tool, ...]
+    triangles: int
+
+    def tools_for(self, plan: tuple[str, ...]) -> list[list[tuple[str, float]]]:
+        out, done = [], np.zeros(len(self.weights), dtype=bool)
+        for direction in plan:
+            k = setups.TIE_ORDER.index(direction)
+            listed = []
+            for t in _order(self.tools):
+                adds = self.reach[:, k, t] & ~done
+                share = float(self.weights[adds].sum())
+                if share > setups.TOLERANCE:
+                    listed.append((self.tools[t].name, share))
+                done |= adds
+            out.append(listed)
+        return out
+
+    def faces_for(self, plan: tuple[str, ...]) -> np.ndarray:
+        by_setup = self.reach.any(axis=2)[:, [setups.TIE_ORDER.index(d) for d in plan]]
+        out = np.full(self.triangles, setups.STOCK_FACE)
+        n, owners = by_setup.shape[1], self.owners
+        ones = np.ones((len(owners), 1), bool)
+        first = np.argmax(np.concatenate([by_setup, ones], axis=1), axis=1)
+        votes = np.bincount(owners * (n + 1) + first, minlength=self.triangles * (n + 1))
+        votes = votes.reshape(self.triangles, n + 1)
+        machined = votes.sum(axis=1) > 0
+        winner = votes.argmax(axis=1)
+        out[machined] = np.where(winner[machined] == n, setups.UNDERCUT_FACE, winner[machined])
+        return out
 
 
 def caster_for_walls(caster, triangles) -> axisrays.Caster:
@@ -179,21 +211,6 @@ def _order(tools: tuple[Tool, ...]) -> list[int]:
     """Largest first; at one diameter flat, bull, then ball."""
     rank = {"flat": 0, "bull": 1, "ball": 2}
     return sorted(range(len(tools)), key=lambda t: (-tools[t].diameter, rank[tools[t].kind]))
-
-
-def _setup_tools(plan, tools, reach, weights) -> list[list[tuple[str, float]]]:
-    out, done = [], np.zeros(len(weights), dtype=bool)
-    for setup in plan.setups:
-        k = setups.TIE_ORDER.index(setup.direction)
-        listed = []
-        for t in _order(tools):
-            adds = reach[:, k, t] & ~done
-            share = float(weights[adds].sum())
-            if share > setups.TOLERANCE:
-                listed.append((tools[t].name, share))
-            done |= adds
-        out.append(listed)
-    return out
 
 
 class _Findings:

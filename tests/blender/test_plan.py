@@ -150,9 +150,13 @@ def test_the_overlay_shows_and_goes_with_the_checkbox_and_with_the_next_answer(a
     (overlay,) = overlays()
     plan = [a["milling_label"] for a in _arrows_and_numbers()[0]]
     assert props.prediction_legend.startswith(f"1. {plan[0]} blue")
-    assert len(overlay.data.materials) == len(plan) + 1  # each setup, then undercut
+    kinds = {f.kind for f in props.findings if f.faces}
+    # each setup, then unreached, then each kind of design finding with faces
+    assert len(overlay.data.materials) == len(plan) + 1 + len(kinds)
+    assert "unreached magenta" in props.prediction_legend
+    assert all(k.replace("_", " ") in props.prediction_legend for k in kinds)
     used = {p.material_index for p in overlay.data.polygons}
-    assert 0 in used and used <= set(range(len(plan) + 1))
+    assert 0 in used and used <= set(range(len(overlay.data.materials)))
     assert overlay.matrix_world == part.matrix_world and overlay.hide_select
     assert bpy.ops.milling.predict() == {"FINISHED"}  # a new answer: one overlay, not two
     assert len(overlays()) == 1
@@ -162,4 +166,48 @@ def test_the_overlay_shows_and_goes_with_the_checkbox_and_with_the_next_answer(a
     bpy.data.objects.remove(part)
     from blender_addon.scene.answer import remove_arrows
 
+    remove_arrows()
+
+
+def test_predict_lists_each_setups_tools_and_the_findings_and_selects_their_faces(addon, tmp_path):
+    import bpy
+    import manifold3d as m3
+
+    from blender_addon.scene.answer import remove_arrows
+
+    # a block with two pockets 0.5 mm apart and sharp corners, in mm
+    block = m3.Manifold.cube([40, 30, 20])
+    for x0 in (5, 20.25):
+        block -= m3.Manifold.cube([14.75, 14, 11]).translate([x0, 8, 10])
+    mesh = block.to_mesh()
+    triangles = np.asarray(mesh.vert_properties)[:, :3][np.asarray(mesh.tri_verts)]
+    path = tmp_path / "pockets.stl"
+    write_stl(path, triangles)
+    scene = bpy.context.scene
+    scene.unit_settings.system, scene.unit_settings.scale_length = "METRIC", 1.0
+    scene.unit_settings.length_unit = "METERS"
+    assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
+    assert scene.unit_settings.scale_length == pytest.approx(0.001)  # a default scene: mm
+    part = bpy.context.view_layer.objects.active
+    props = scene.milling
+    props.show_setups = True
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    first = props.prediction_plan.splitlines()[0]
+    assert first.startswith("1. +Z (100 % of the machined area): ball 16, flat 12")
+    assert first.endswith(", flat 1")  # largest first, down to the smallest for the corners
+    kinds = {f.kind: f for f in props.findings}
+    # the wall, and the pockets' sharp corners (deeper than the smallest tools reach)
+    assert "thin_wall" in kinds and {"sharp_internal_corner", "too_deep"} & set(kinds)
+    assert "0.50 mm thick" in kinds["thin_wall"].message and props.prediction_warning == ""
+    assert "thin wall white" in props.prediction_legend
+    props.findings_index = list(kinds).index("thin_wall")
+    assert bpy.ops.milling.select_finding() == {"FINISHED"}
+    selected = [p for p in part.data.polygons if p.select]
+    assert selected and all(abs(p.normal.x) > 0.99 for p in selected)  # the wall's two sides
+    assert {round(p.center.x, 2) for p in selected} == {19.75, 20.25}
+
+    scene.unit_settings.scale_length = 1.0  # the same numbers read as metres: 40 m
+    assert bpy.ops.milling.predict() == {"FINISHED"}
+    assert props.prediction_warning.startswith("pockets is 40 m across in this scene's units")
+    bpy.data.objects.remove(part)
     remove_arrows()

@@ -7,6 +7,7 @@ from bpy.props import CollectionProperty, StringProperty
 
 from ..._shared import stl
 from ...render.cycles import fill_mesh
+from ...scene import findings
 
 
 def import_stl(path: Path, collection: bpy.types.Collection) -> bpy.types.Object:
@@ -67,6 +68,8 @@ class MILLING_OT_import_stl(bpy.types.Operator):
                 self.report({"ERROR"}, str(e))
         if not imported:
             return {"CANCELLED"}
+        if findings.use_millimetres(context.scene):
+            self.report({"INFO"}, "scene units set to millimetres, the STL files' unit")
         for obj in context.view_layer.objects:
             obj.select_set(obj in imported)
         context.view_layer.objects.active = imported[-1]

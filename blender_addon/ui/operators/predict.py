@@ -4,11 +4,11 @@ import threading
 
 import bpy
 
-from ..._shared import classes, plans
-from ...inference import client
+from ..._shared import classes, plans, tools
+from ...inference import client, toolaware
 from ...scene import answer as predict
-from ...scene import overlay
-from ..preferences import model_settings
+from ...scene import findings, overlay
+from ..preferences import model_settings, tool_library
 from . import redraw
 
 
@@ -16,7 +16,8 @@ def clear_answer(props) -> None:
     """Forget the last answer: the panel's lines, and the arrows and overlay in the scene."""
     predict.remove_arrows()
     props.prediction_part = props.prediction_label = props.prediction_plan = ""
-    props.prediction_legend = props.prediction_model = ""
+    props.prediction_legend = props.prediction_model = props.prediction_warning = ""
+    props.findings.clear()
 
 
 class MILLING_OT_predict(bpy.types.Operator):
@@ -31,7 +32,7 @@ class MILLING_OT_predict(bpy.types.Operator):
         """Check the selection: (object, triangles) or None after a report."""
         obj = context.active_object
         try:
-            triangles = predict.part_triangles(obj, context.evaluated_depsgraph_get())
+            triangles, self._polygons = predict.part_mesh(obj, context.evaluated_depsgraph_get())
         except predict.PredictError as e:
             self._failed(context, str(e))
             return None
@@ -105,18 +106,33 @@ class MILLING_OT_predict(bpy.types.Operator):
     def _show(self, context, obj, triangles, answer):
         if obj.name not in context.scene.objects:  # deleted while we waited
             return self._failed(context, "the part was removed before the answer came")
-        answer = predict.with_shares(triangles, answer)
-        predict.show_arrow(context.scene, obj, triangles, answer)
         props = context.scene.milling
+        setting = findings.settings(context.scene, tool_library(context))
+        try:
+            found = toolaware.analyse(triangles, setting)
+        except tools.LibraryError as e:
+            found, props.prediction_warning = None, f"Tool library: {e}"
+        if found is None:
+            answer = predict.with_shares(triangles, answer)
+            props.prediction_plan = "\n".join(plans.describe(answer.plan).split("  "))
+        else:
+            directions = tuple(s.direction for s in answer.plan)
+            answer = answer.with_shares(found.plan.shares(directions))
+            props.prediction_plan = "\n".join(toolaware.plan_lines(list(answer.plan), found))
+            props.prediction_warning = toolaware.scale_warning(triangles, setting, obj.name) or ""
+        predict.show_arrow(context.scene, obj, triangles, answer)
         props.prediction_part = obj.name
         props.prediction_label = answer.label
-        props.prediction_plan = "\n".join(plans.describe(answer.plan).split("  "))
         props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
+        props.findings.clear()
+        if found is not None:
+            findings.store(props, found, self._polygons)
         props.prediction_legend = ""
-        if props.show_setups:
+        if props.show_setups and found is not None:
             plan = tuple(s.direction for s in answer.plan) or (answer.label,)
-            if overlay.show_overlay(context.scene, obj, triangles, plan) is not None:
-                props.prediction_legend = overlay.legend(plan)
+            kinds = overlay.show_overlay(context.scene, obj, triangles, plan, found)
+            if kinds is not None:
+                props.prediction_legend = overlay.legend(plan, kinds)
         source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
         props.status = f"Answered by {source}"  # the answer itself is the line below it
         props.prediction_model = source

@@ -1,0 +1,70 @@
+"""The tool-aware analysis behind the panel (no bpy): the part in mm by the scene's units, the
+tool library of the preferences, numpy's caster (Blender's Python has no Embree) and fewer
+points than the command line (it is a display). The last part's analysis is kept, so that the
+overlay's checkbox and a second look do not run it again."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._shared import axisrays, plans, toolplan, tools
+
+PANEL_SAMPLES = 8000
+"""Points of the panel's analysis (the command line's: toolplan.SAMPLES)."""
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    library: str = ""
+    """A TOML tool library; '' for the default one."""
+    mm_per_unit: float = 1.0
+    """What one unit of the part's numbers is in mm (the scene's unit scale x 1000)."""
+
+
+def library(settings: ToolSettings) -> tuple[tools.Tool, ...]:
+    """The tools (tools.LibraryError naming the file if the library cannot be used)."""
+    return tools.read_library(settings.library) if settings.library else tools.default_library()
+
+
+_last: dict[tuple, toolplan.ToolAnalysis] = {}
+
+
+def analyse(triangles: np.ndarray, settings: ToolSettings) -> toolplan.ToolAnalysis:
+    """The tool-aware analysis of a part's triangles (in the scene's units)."""
+    key = (hashlib.sha256(np.ascontiguousarray(triangles).tobytes()).hexdigest(), settings)
+    if key not in _last:
+        mm = np.asarray(triangles, dtype=np.float64) * settings.mm_per_unit
+        found = toolplan.analyse(
+            mm, library(settings), caster=axisrays.Caster(mm), count=PANEL_SAMPLES
+        )
+        _last.clear()
+        _last[key] = found
+    return _last[key]
+
+
+def scale_warning(triangles: np.ndarray, settings: ToolSettings, name: str) -> str | None:
+    """A line for a part implausibly small or large in the scene's units."""
+    points = triangles.reshape(-1, 3)
+    longest = float((points.max(axis=0) - points.min(axis=0)).max()) * settings.mm_per_unit
+    low, high = tools.PLAUSIBLE_MM
+    if low <= longest <= high:
+        return None
+    size = f"{longest / 1000:.3g} m" if longest >= 1000 else f"{longest:.3g} mm"
+    return (
+        f"{name} is {size} across in this scene's units: if its numbers are millimetres, set "
+        "Scene Properties > Units > Unit Scale to 0.001 (tool sizes are in mm)"
+    )
+
+
+def plan_lines(steps: list[plans.Step], found: toolplan.ToolAnalysis) -> list[str]:
+    """The panel's plan, one setup a line, each with its tools (`1. +Z (82.0 % of the
+    machined area): flat 16, flat 6`)."""
+    described = plans.describe(steps).split("  ") if steps else []
+    listed = found.tools_for(tuple(s.direction for s in steps))
+    out = []
+    for line, used in zip(described, listed, strict=True):
+        out.append(f"{line}: {', '.join(name for name, _ in used)}" if used else line)
+    return out
