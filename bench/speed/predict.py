@@ -1,7 +1,10 @@
 """Prediction latency in Blender: from the Predict operator's start to the answer on the part,
 with a warm local scoring server and with the built-in model, for a ~10,000-triangle part.
 
-    python bench/speed/predict.py [--repeats 10]
+    python bench/speed/predict.py [--repeats 10] [--builtin-only]
+
+Each built-in run analyses the part again with the tool library (the panel keeps the last
+part's analysis: a second Predict of the same part would not).
 
 The served model is an (untrained) EfficientNetB0 at 224 px logged into a temporary MLflow
 store: latency does not depend on what the weights learned.
@@ -60,7 +63,16 @@ def _blank_png() -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--builtin-only", action="store_true", help="only the built-in model (no server)"
+    )
     args = parser.parse_args()
+    if args.builtin_only:
+        with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
+            write_stl(Path(tmp) / "block.stl", machined_block())
+            _enable_and_import(Path(tmp) / "block.stl")
+            _print_builtin(builtin_latency(args.repeats), builtin_latency(args.repeats, True))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
         tmp = Path(tmp)
         store = served_model(tmp)
@@ -107,16 +119,28 @@ def main() -> None:
         f"{min(t[0] for t in timings):.3f} s, {args.repeats} runs) -- target 1 s"
     )
     print(f"  of which render the meta-image {render:.3f} s, ask the server {ask:.3f} s")
+    print(f"  ({statistics.median(builtin) / total:.2f}x the server's time with the built-in:)")
+    _print_builtin(builtin, overlay)
+
+
+def _print_builtin(builtin: list[float], overlay: list[float]) -> None:
     print(
-        f"Predict operator with the built-in model, start to arrow: median "
-        f"{statistics.median(builtin):.3f} s (first {builtin[0]:.3f} s, max {max(builtin):.3f} s; "
-        f"{statistics.median(builtin) / total:.2f}x the server's time) -- target 0.5 s"
+        f"Predict operator with the built-in model and the tool-aware plan (default library), "
+        f"start to arrow: median {statistics.median(builtin):.3f} s (first {builtin[0]:.3f} s, "
+        f"max {max(builtin):.3f} s) -- target 0.5 s"
     )
     plain, coloured = statistics.median(builtin), statistics.median(overlay)
     print(
         f"  the same with Colour Faces by Setup (the overlay): median {coloured:.3f} s "
         f"({coloured / plain:.2f}x)"
     )
+
+
+def _enable_and_import(stl: Path) -> None:
+    import bpy
+
+    importlib.import_module("addon_utils").enable("blender_addon", default_set=True)
+    bpy.ops.milling.import_stl(filepath=str(stl))
 
 
 def operator_latency(stl: Path, url: str, repeats: int) -> list[tuple[float, float, float]]:
@@ -153,9 +177,12 @@ def builtin_latency(repeats: int, overlay: bool = False) -> list[float]:
     import bpy
 
     bpy.context.preferences.addons["blender_addon"].preferences.backend = "BUILTIN"
+    from blender_addon.inference import toolaware
+
     bpy.context.scene.milling.show_setups = overlay
     out = []
     for _ in range(repeats):
+        toolaware.forget()
         start = time.perf_counter()
         assert bpy.ops.milling.predict() == {"FINISHED"}
         out.append(time.perf_counter() - start)

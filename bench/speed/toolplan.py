@@ -52,7 +52,7 @@ def main() -> None:
             zero = _median(lambda m=make, t=t: setups.analyse(t, caster=m(t)), repeats)
             print(f"{name:>5} {len(t):>9,} {caster:>6} {tool:>12.3f} {zero:>13.3f}")
             totals[caster] = tool
-            rows.append([name, len(t), caster, tool, zero, tool / zero])
+            rows.append([name, len(t), caster, 1000 * tool, 1000 * zero, tool / zero])
         print(f"      numpy / embree: {totals['numpy'] / totals['embree']:.1f}x")
     found = toolplan.analyse(machined_block(), library, caster=EmbreeCaster(machined_block()))
     plan = [(s.direction, round(s.share, 3)) for s in found.plan.setups]
@@ -61,8 +61,8 @@ def main() -> None:
         print(f"  {f.kind}: {f.message}")
     if args.record:
         c = record.column
-        columns = [c("part"), c("triangles", "int"), c("caster"), c("tool-aware", "seconds")]
-        columns += [c("zero-radius", "seconds"), c("tool-aware / zero-radius", "ratio")]
+        columns = [c("part"), c("triangles", "int"), c("caster"), c("tool-aware", "ms")]
+        columns += [c("zero-radius", "ms"), c("tool-aware / zero-radius", "ratio")]
         title = f"Time per part with the default library ({len(library)} tools), median of "
         title += f"{args.repeats} (numpy on 100k: one run)"
         tables = [record.table(title, columns, rows)]

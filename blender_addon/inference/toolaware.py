@@ -32,6 +32,11 @@ def library(settings: ToolSettings) -> tuple[tools.Tool, ...]:
 _last: dict[tuple, toolplan.ToolAnalysis] = {}
 
 
+def forget() -> None:
+    """Drop the kept analysis (a benchmark's cold run)."""
+    _last.clear()
+
+
 def analyse(triangles: np.ndarray, settings: ToolSettings) -> toolplan.ToolAnalysis:
     """The tool-aware analysis of a part's triangles (in the scene's units)."""
     key = (hashlib.sha256(np.ascontiguousarray(triangles).tobytes()).hexdigest(), settings)

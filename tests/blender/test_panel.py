@@ -75,6 +75,14 @@ class Recorder:
     def progress(self, factor=0.0, type="BAR", text=""):
         self._add("progress", text, "NONE")
 
+    def template_list(self, list_type, list_id, data, name, active_data, active_name, rows=5):
+        """Each item as the list's draw_item lays it out in a row of its own."""
+        import bpy
+
+        drawn = getattr(bpy.types, list_type)
+        for item in getattr(data, name):
+            drawn.draw_item(None, None, self.row(), data, item, "NONE", active_data, active_name)
+
 
 def _laid_out(width: int) -> list:
     import bpy
@@ -122,6 +130,7 @@ def test_every_line_of_the_panel_fits_the_default_sidebar(addon, tmp_path):
             assert text_width(text) <= room, (state, kind, text, shared)
         texts += [e[1] for e in log]
     joined = " ".join(texts)
+    assert props.findings, "the block's design findings"  # listed: each fits, as above
     for word in ("BlockWithHoleAndSidePocket_from_the_customer", "Setup", "rendered", "blue"):
         assert word in joined.replace(" ", "") or word in joined, word  # nothing lost, only wrapped
     assert "Output folder:" in texts and "STL folder:" in texts

@@ -213,3 +213,19 @@ def test_a_tool_library_is_read_and_a_bad_one_is_one_line_naming_file_and_tool(t
     assert run.returncode == 2 and f"{library}: not a TOML file" in run.stderr
     run = _cli("--tools", str(tmp_path / "none.toml"), str(part))
     assert run.returncode == 2 and "cannot read it" in run.stderr
+
+
+def test_the_cutter_agrees_with_opencamlibs_drop_cutter():
+    import opencamlib as ocl  # in the dev extra: make setup installs it
+
+    from bench.toolcheck import check_part
+
+    for part in (
+        _triangles(_box(0, 40, 0, 30, 0, 20) - _pocket(20, 14, 3, 20, 15, 8, 20)),
+        _fillet_step(4.0),
+    ):
+        checked = check_part(ocl, part, 16)
+        gaps = np.concatenate([g for g, _ in checked])
+        cells = np.concatenate([np.full(len(g), c) for g, c in checked])
+        assert len(gaps) > 1000
+        assert (gaps <= 0.5 * cells).mean() > 0.95 and np.median(gaps) < 0.05
