@@ -1,11 +1,13 @@
 """The tool-aware analysis behind the panel (no bpy): the part in mm by the scene's units, the
-tool library of the preferences, numpy's caster (Blender's Python has no Embree) and fewer
-points than the command line (it is a display). The last part's analysis is kept, so that the
-overlay's checkbox and a second look do not run it again."""
+tool library of the preferences, the caller's ray caster (Blender's BVH tree in the panel:
+Blender's Python has no Embree) and fewer points than the command line (it is a display). The
+last part's analysis is kept, so that the overlay's checkbox and a second look do not run it
+again."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,14 +39,15 @@ def forget() -> None:
     _last.clear()
 
 
-def analyse(triangles: np.ndarray, settings: ToolSettings) -> toolplan.ToolAnalysis:
-    """The tool-aware analysis of a part's triangles (in the scene's units)."""
+def analyse(
+    triangles: np.ndarray, settings: ToolSettings, caster: Callable = axisrays.Caster
+) -> toolplan.ToolAnalysis:
+    """The tool-aware analysis of a part's triangles (in the scene's units); `caster` makes
+    the ray caster of the triangles in mm (one with `distances` measures thin walls too)."""
     key = (hashlib.sha256(np.ascontiguousarray(triangles).tobytes()).hexdigest(), settings)
     if key not in _last:
         mm = np.asarray(triangles, dtype=np.float64) * settings.mm_per_unit
-        found = toolplan.analyse(
-            mm, library(settings), caster=axisrays.Caster(mm), count=PANEL_SAMPLES
-        )
+        found = toolplan.analyse(mm, library(settings), caster=caster(mm), count=PANEL_SAMPLES)
         _last.clear()
         _last[key] = found
     return _last[key]

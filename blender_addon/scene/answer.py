@@ -131,6 +131,12 @@ class BVHCaster:
         d, cast = Vector(np.asarray(direction, dtype=float)), self.tree.ray_cast
         return np.array([cast(Vector(o), d)[0] is None for o in origins], dtype=bool)
 
+    def distances(self, origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        """How far each ray goes before it meets the part (inf: it leaves)."""
+        d, cast = Vector(np.asarray(direction, dtype=float)), self.tree.ray_cast
+        hits = (cast(Vector(o), d)[3] for o in origins)
+        return np.array([np.inf if h is None else h for h in hits], dtype=float)
+
 
 def show_arrow(
     scene: bpy.types.Scene, part: bpy.types.Object, triangles: np.ndarray, answer: client.Prediction

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._shared import setups, stl, toolplan
 from ..inference import toolaware
-from .answer import ARROW_TAG, part_triangles, remove_arrows
+from .answer import ARROW_TAG, BVHCaster, part_triangles, remove_arrows
 from .findings import settings
 
 OVERLAY_NAME = "Milling Setups"
@@ -104,7 +104,7 @@ def toggled(props, context, library: str = "") -> None:
     plan = plan or (props.prediction_label,)
     try:
         triangles = part_triangles(part, context.evaluated_depsgraph_get())
-        found = toolaware.analyse(triangles, settings(context.scene, library))
+        found = toolaware.analyse(triangles, settings(context.scene, library), BVHCaster)
     except ValueError:  # a tool library broken since the answer, or a part with no faces
         return
     kinds = show_overlay(context.scene, part, triangles, plan, found)

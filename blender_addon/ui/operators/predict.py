@@ -109,7 +109,7 @@ class MILLING_OT_predict(bpy.types.Operator):
         props = context.scene.milling
         setting = findings.settings(context.scene, tool_library(context))
         try:
-            found = toolaware.analyse(triangles, setting)
+            found = toolaware.analyse(triangles, setting, predict.BVHCaster)
         except tools.LibraryError as e:
             found, props.prediction_warning = None, f"Tool library: {e}"
         if found is None:
