@@ -247,8 +247,6 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(line), flush=True)
         else:
             print(f"{path}: {describe(analysis)}", flush=True)
-            for finding in getattr(analysis, "findings", []):
-                print(f"  {finding.kind}: {finding.message}", flush=True)
             if answer is not None:
                 steps = answer.plan or (plans.Step(answer.label, answer.confidence),)
                 plan = getattr(analysis, "plan", analysis)
@@ -258,4 +256,6 @@ def run(args: argparse.Namespace) -> int:
                     f"{plans.describe(steps)}  [{'same sides' if same else 'differs'}]",
                     flush=True,
                 )
+            for finding in getattr(analysis, "findings", []):
+                print(f"  {finding.kind}: {finding.message}", flush=True)
     return 1 if failed else 0
