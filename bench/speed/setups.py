@@ -25,7 +25,8 @@ from blender_addon.inference.analysis import EmbreeCaster  # noqa: E402
 from shared import axisrays, setups  # noqa: E402
 
 
-def _median(fn, repeats: int) -> float:
+def median_seconds(fn, repeats: int) -> float:
+    """The median wall time of `repeats` calls of fn()."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -51,8 +52,10 @@ def main() -> None:
         totals = {}
         for caster, make in casters.items():
             repeats = args.repeats if caster == "embree" or len(t) < 50_000 else 2
-            total = _median(lambda make=make, t=t: setups.analyse(t, caster=make(t)), repeats)
-            scene = _median(lambda make=make, t=t: make(t), repeats)
+            total = median_seconds(
+                lambda make=make, t=t: setups.analyse(t, caster=make(t)), repeats
+            )
+            scene = median_seconds(lambda make=make, t=t: make(t), repeats)
             print(
                 f"{name:>5} {len(t):>9,} {len(points):>7,} {caster:>6} {1000 * total:>9.1f} "
                 f"{1000 * scene:>12.1f} {1000 * (total - scene):>6.1f}"

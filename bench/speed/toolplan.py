@@ -11,9 +11,7 @@ Target (issue 34): a 10k-triangle part in 0.3 s or less here, with Embree.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,17 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
 from bench.speed.render import PARTS, machined_block  # noqa: E402
+from bench.speed.setups import median_seconds  # noqa: E402
 from blender_addon.inference.analysis import EmbreeCaster  # noqa: E402
 from shared import axisrays, setups, toolplan, tools  # noqa: E402
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -48,8 +38,10 @@ def main() -> None:
         totals = {}
         for caster, make in casters.items():
             repeats = args.repeats if caster == "embree" or len(t) < 50_000 else 1
-            tool = _median(lambda m=make, t=t: toolplan.analyse(t, library, caster=m(t)), repeats)
-            zero = _median(lambda m=make, t=t: setups.analyse(t, caster=m(t)), repeats)
+            tool = median_seconds(
+                lambda m=make, t=t: toolplan.analyse(t, library, caster=m(t)), repeats
+            )
+            zero = median_seconds(lambda m=make, t=t: setups.analyse(t, caster=m(t)), repeats)
             print(f"{name:>5} {len(t):>9,} {caster:>6} {tool:>12.3f} {zero:>13.3f}")
             totals[caster] = tool
             rows.append([name, len(t), caster, 1000 * tool, 1000 * zero, tool / zero])
