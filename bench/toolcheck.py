@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import record  # noqa: E402
-from shared import classes, heightmap, setups, stl, tools  # noqa: E402
+from shared import setups, stl, toolplan, tools  # noqa: E402
 
 PARTS = ROOT / "bench" / "realparts" / "parts"
 CHECKED = (
@@ -59,27 +59,23 @@ def check_part(ocl, triangles: np.ndarray, points: int) -> list[np.ndarray]:
     """|analysis - OpenCAMLib| at the grid points where OpenCAMLib's cutter touches the part,
     per (side, tool), with the analysis' cell; None where no point does."""
     out = []
-    margin = max(t.radius for t in CHECKED) + 1.0
-    cell = heightmap.base_cell(triangles, CHECKED, margin)
-    for name in setups.TIE_ORDER:
-        d = np.asarray(classes.AXES[name], dtype=float)
-        axis = int(np.argmax(np.abs(d)))
-        side = heightmap.SideMap(triangles, axis, float(d[axis]), cell, margin)
+    sides = toolplan.Sides(triangles, CHECKED)
+    for n in range(len(setups.TIE_ORDER)):
+        side = sides[n]
         u, v = side.uv
         # the part as OpenCAMLib sees it: (u, v) across, the height along the side
-        seen = np.stack(
-            [triangles[:, :, u], triangles[:, :, v], d[axis] * triangles[:, :, axis]], 2
-        )
+        heights = side.heights(triangles.reshape(-1, 3)).reshape(-1, 3)
+        seen = np.stack([triangles[:, :, u], triangles[:, :, v], heights], 2)
         lo, hi = seen[:, :, :2].reshape(-1, 2).min(0), seen[:, :, :2].reshape(-1, 2).max(0)
         grid = np.stack(np.meshgrid(*(np.linspace(lo[k], hi[k], points) for k in range(2))), -1)
-        i, j = side.cells(np.insert(grid.reshape(-1, 2), axis, 0.0, axis=1))
+        i, j = side.cells(np.insert(grid.reshape(-1, 2), side.axis, 0.0, axis=1))
         xy = side.lo + (np.stack([i, j], axis=1) + 0.5) * side.cell  # the cells' centres
         floor = float(seen[:, :, 2].min()) - 1.0
         for tool in CHECKED:
             ours = side.tip(tool, holder=False)
             theirs = drop_cutter(ocl, seen, tool, xy, floor)
             touched = theirs > floor + 1e-6  # beside the part both are far below it
-            out.append((np.abs(ours[i, j] - theirs)[touched], cell))
+            out.append((np.abs(ours[i, j] - theirs)[touched], side.cell))
     return out
 
 

@@ -61,6 +61,17 @@ def pytest_unconfigure(config):
         shutil.rmtree(_MADE_HOME, ignore_errors=True)
 
 
+def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m MODULE ARGS...` in the checkout, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

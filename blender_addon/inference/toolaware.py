@@ -55,10 +55,8 @@ def analyse(
 
 def scale_warning(triangles: np.ndarray, settings: ToolSettings, name: str) -> str | None:
     """A line for a part implausibly small or large in the scene's units."""
-    points = triangles.reshape(-1, 3)
-    longest = float((points.max(axis=0) - points.min(axis=0)).max()) * settings.mm_per_unit
-    low, high = tools.PLAUSIBLE_MM
-    if low <= longest <= high:
+    longest = tools.implausible_mm(triangles, settings.mm_per_unit)
+    if longest is None:
         return None
     size = f"{longest / 1000:.3g} m" if longest >= 1000 else f"{longest:.3g} mm"
     return (

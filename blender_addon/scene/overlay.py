@@ -69,7 +69,6 @@ def show_overlay(
             colours.append(FINDING_COLOURS[f.kind][0])
             names.append(f.kind)
         which[np.asarray(f.faces, dtype=np.int64)] = names.index(f.kind)
-    keep |= np.isin(np.arange(len(faces)), [i for f in found.findings for i in f.faces])
     points = triangles.reshape(-1, 3)
     lift = LIFT * float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
     shown = triangles[keep] + lift * stl.face_normals(triangles[keep])[:, None, :]

@@ -350,21 +350,27 @@ def face_setups(
     (each point by the first setup of the plan that reaches it), STOCK_FACE or UNDERCUT_FACE.
     What the overlay in Blender colours."""
     triangles = np.asarray(triangles, dtype=np.float64)
-    out = np.full(len(triangles), STOCK_FACE)
     machined = ~on_stock(triangles, stock or Stock())
     if not machined.any():
-        return out
+        return np.full(len(triangles), STOCK_FACE)
     points, owners = samples(triangles[machined], count)
     owners = np.flatnonzero(machined)[owners]
     reach = reachable(triangles, points, owners, caster or axisrays.Caster(triangles))
-    columns = [TIE_ORDER.index(d) for d in plan]
-    by = np.concatenate([reach[:, columns], np.ones((len(points), 1), dtype=bool)], axis=1)
-    first = np.argmax(by, axis=1)  # len(plan): no setup of the plan reaches the point
-    votes = np.bincount(
-        owners * (len(plan) + 1) + first, minlength=len(triangles) * (len(plan) + 1)
-    )
-    winner = votes.reshape(len(triangles), len(plan) + 1).argmax(axis=1)
-    out[machined] = np.where(winner[machined] == len(plan), UNDERCUT_FACE, winner[machined])
+    return vote_faces(len(triangles), owners, reach[:, [TIE_ORDER.index(d) for d in plan]])
+
+
+def vote_faces(count: int, owners: np.ndarray, by_setup: np.ndarray) -> np.ndarray:
+    """(count,) int: each triangle's setup by its points' vote, each point going to the first
+    setup (column of `by_setup`, points x setups) that reaches it; UNDERCUT_FACE where most
+    points are reached by none; STOCK_FACE for a triangle without points."""
+    n = by_setup.shape[1]
+    by = np.concatenate([by_setup, np.ones((len(owners), 1), dtype=bool)], axis=1)
+    first = np.argmax(by, axis=1)  # n: no setup reaches the point
+    votes = np.bincount(owners * (n + 1) + first, minlength=count * (n + 1)).reshape(count, n + 1)
+    winner = votes.argmax(axis=1)
+    out = np.full(count, STOCK_FACE)
+    sampled = votes.sum(axis=1) > 0
+    out[sampled] = np.where(winner[sampled] == n, UNDERCUT_FACE, winner[sampled])
     return out
 
 

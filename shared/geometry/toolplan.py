@@ -113,7 +113,7 @@ def analyse(
         return ToolAnalysis(setups.nothing_to_machine(triangles), [], 0.0, 0.0, [])
     points, owners, weights, total = machined
     ray = setups.reachable(triangles, points, owners, caster)
-    sides = _Sides(triangles, tools)
+    sides = Sides(triangles, tools)
     reach = np.zeros((len(points), len(setups.TIE_ORDER), len(tools)), dtype=bool)
     for k in range(len(setups.TIE_ORDER)):
         left = np.flatnonzero(ray[:, k])
@@ -138,8 +138,9 @@ def analyse(
     plan = setups.from_masks(setups.mask_shares(cover, weights), total, area, PLAN_TOLERANCE)
     used = [setups.TIE_ORDER.index(d) for d in plan.directions]
     missed = ~anyreach[:, used].any(axis=1)
-    found = _Findings(triangles, tools, sides, points, owners, weights, ray, missed)
-    findings = found.unreached() + found.thin_walls(caster_for_walls(caster, triangles), min_wall)
+    walls = caster_for_walls(caster, triangles)
+    found = _Findings(triangles, tools, sides, points, owners, weights, ray, missed, walls)
+    findings = found.unreached() + found.thin_walls(min_wall)
     detail = Reach(reach, weights, owners, tools, len(triangles))
     unreached, undercut = float(weights[missed].sum()), float(weights[~ray.any(axis=1)].sum())
     tools_used = detail.tools_for(plan.directions)
@@ -172,16 +173,7 @@ class Reach:
 
     def faces_for(self, plan: tuple[str, ...]) -> np.ndarray:
         by_setup = self.reach.any(axis=2)[:, [setups.TIE_ORDER.index(d) for d in plan]]
-        out = np.full(self.triangles, setups.STOCK_FACE)
-        n, owners = by_setup.shape[1], self.owners
-        ones = np.ones((len(owners), 1), bool)
-        first = np.argmax(np.concatenate([by_setup, ones], axis=1), axis=1)
-        votes = np.bincount(owners * (n + 1) + first, minlength=self.triangles * (n + 1))
-        votes = votes.reshape(self.triangles, n + 1)
-        machined = votes.sum(axis=1) > 0
-        winner = votes.argmax(axis=1)
-        out[machined] = np.where(winner[machined] == n, setups.UNDERCUT_FACE, winner[machined])
-        return out
+        return setups.vote_faces(self.triangles, self.owners, by_setup)
 
 
 def caster_for_walls(caster, triangles) -> axisrays.Caster:
@@ -189,7 +181,7 @@ def caster_for_walls(caster, triangles) -> axisrays.Caster:
     return caster if hasattr(caster, "distances") else axisrays.Caster(triangles)
 
 
-class _Sides:
+class Sides:
     """The six SideMaps of a part on one grid, each made when first asked for."""
 
     def __init__(self, triangles: np.ndarray, tools: tuple[Tool, ...]):
@@ -214,17 +206,19 @@ def _order(tools: tuple[Tool, ...]) -> list[int]:
 
 
 class _Findings:
-    def __init__(self, triangles, tools, sides, points, owners, weights, ray, missed):
+    def __init__(self, triangles, tools, sides, points, owners, weights, ray, missed, walls):
         self.triangles, self.tools, self.sides = triangles, tools, sides
         self.points, self.owners, self.weights = points, owners, weights
         self.ray, self.missed = ray, missed
+        self.walls = walls
+        """The caster that measures across gaps and through walls (it has `distances`)."""
 
     def unreached(self) -> list[Finding]:
-        missed = self.missed
+        seen = self.ray.any(axis=1)
         kind = np.full(len(self.points), "", dtype=object)
-        kind[missed & ~self.ray.any(axis=1)] = "undercut"
-        fits, near = self._fits_and_near(missed & self.ray.any(axis=1))
-        todo = missed & self.ray.any(axis=1)
+        kind[self.missed & ~seen] = "undercut"
+        todo = self.missed & seen
+        fits, near = self._fits_and_near(todo)
         kind[todo & fits] = "too_deep"
         kind[todo & ~fits & near] = "sharp_internal_corner"
         kind[todo & ~fits & ~near] = "too_narrow"
@@ -238,7 +232,7 @@ class _Findings:
 
     def _fits_and_near(self, todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """fits: some tool reaches the point were its reach unlimited; near: the smallest tool
-        gets down to the point's height within two radii of it."""
+        (its reach unlimited) gets down to the point's height beside it (SideMap.near)."""
         fits = np.zeros(len(self.points), dtype=bool)
         near = np.zeros(len(self.points), dtype=bool)
         self.fitting = np.full(len(self.points), -1)  # the largest tool that fits each point
@@ -290,11 +284,11 @@ class _Findings:
 
     def _gap(self, chosen: np.ndarray) -> float | None:
         """The median width across the chosen points' walls (axis-facing faces only)."""
-        gaps = self._across(chosen, axisrays.Caster(self.triangles), outward=True)
+        gaps = self._across(chosen, outward=True)
         gaps = gaps[np.isfinite(gaps)]
         return float(np.median(gaps)) if len(gaps) else None
 
-    def _across(self, chosen: np.ndarray, caster, outward: bool) -> np.ndarray:
+    def _across(self, chosen: np.ndarray, outward: bool) -> np.ndarray:
         """For the chosen points on axis-facing faces: how far it is along the face's normal
         (outward: across the gap in front; else through the material behind) to the next
         surface; inf where nothing is met. Other points are left out."""
@@ -309,14 +303,14 @@ class _Findings:
         for d in np.unique(n, axis=0):
             rows = (n == d).all(axis=1)
             origins = self.points[idx[rows]] + offset * d
-            out[rows] = caster.distances(origins, d) + offset
+            out[rows] = self.walls.distances(origins, d) + offset
         return out
 
-    def thin_walls(self, caster, min_wall: float) -> list[Finding]:
+    def thin_walls(self, min_wall: float) -> list[Finding]:
         normals = stl.face_normals(self.triangles)[self.owners]
         axis = np.abs(normals).max(axis=1) > 0.999
         thickness = np.full(len(self.points), np.inf)
-        thickness[axis] = self._across(axis, caster, outward=False)
+        thickness[axis] = self._across(axis, outward=False)
         chosen = thickness < min_wall
         share = float(self.weights[chosen].sum())
         if share < MIN_SHARE:

@@ -163,13 +163,20 @@ def _tool(entry: dict, where: str) -> Tool:
     return Tool(name.strip(), kind, diameter, reach, corner, holder)
 
 
+def implausible_mm(triangles, mm_per_unit: float) -> float | None:
+    """The part's longest side in mm when it is outside PLAUSIBLE_MM, else None."""
+    points = triangles.reshape(-1, 3)
+    longest = float((points.max(axis=0) - points.min(axis=0)).max()) * mm_per_unit
+    low, high = PLAUSIBLE_MM
+    return None if low <= longest <= high else longest
+
+
 def scale_warning(triangles, units: str, where: str) -> str | None:
     """A one-line warning when the part is implausibly small or large for `units`."""
-    points = triangles.reshape(-1, 3)
-    longest = float((points.max(axis=0) - points.min(axis=0)).max()) * UNITS[units]
-    low, high = PLAUSIBLE_MM
-    if low <= longest <= high:
+    longest = implausible_mm(triangles, UNITS[units])
+    if longest is None:
         return None
+    low = PLAUSIBLE_MM[0]
     other = "in" if units == "mm" else "mm"
     return (
         f"{where}: {longest:.3g} mm across read as {units}: "

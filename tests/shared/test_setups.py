@@ -2,8 +2,6 @@
 with both ray casters: Embree (the command line's) and numpy's (anywhere else)."""
 
 import json
-import subprocess
-import sys
 
 import manifold3d as m3
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 from blender_addon.inference.analysis import EmbreeCaster
 from shared import axisrays, setups, stl
-from tests.conftest import ROOT
+from tests.conftest import run_module
 
 CASTERS = {"embree": EmbreeCaster, "numpy": axisrays.Caster}
 
@@ -121,13 +119,7 @@ def test_the_command_line_prints_the_plan_and_names_bad_files(tmp_path):
     (tmp_path / "bad.stl").write_bytes(b"solid nothing\nendsolid\n")
 
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "blender_addon", "setups", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_module("blender_addon", "setups", *args, timeout=120)
 
     run = cli(str(part), "--json")
     assert run.returncode == 0, run.stderr

@@ -3,7 +3,6 @@ threshold, the I-beam, a ball end mill on a fillet, and a round pocket that need
 
 import json
 import subprocess
-import sys
 import tomllib
 
 import manifold3d as m3
@@ -11,11 +10,8 @@ import numpy as np
 import pytest
 
 from shared import setups, stl, toolplan, tools
-from tests.conftest import ROOT
-
-
-def _box(x0, x1, y0, y1, z0, z1) -> m3.Manifold:
-    return m3.Manifold.cube([x1 - x0, y1 - y0, z1 - z0]).translate([x0, y0, z0])
+from tests.conftest import run_module
+from tests.shared.test_setups import _box, _triangles
 
 
 def _pocket(w: float, d: float, corner: float, x: float, y: float, floor: float, top: float):
@@ -25,11 +21,6 @@ def _pocket(w: float, d: float, corner: float, x: float, y: float, floor: float,
     if corner:
         section = section.offset(corner, m3.JoinType.Round, circular_segments=96)
     return m3.Manifold.extrude(section, top - floor + 1).translate([x, y, floor])
-
-
-def _triangles(solid: m3.Manifold) -> np.ndarray:
-    mesh = solid.to_mesh()
-    return np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3][np.asarray(mesh.tri_verts)]
 
 
 def _library(*specs: tuple) -> tuple[tools.Tool, ...]:
@@ -140,13 +131,7 @@ def test_a_round_pocket_needs_only_a_normal_tool_and_has_no_finding():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "blender_addon", "setups", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("blender_addon", "setups", *args)
 
 
 def test_the_command_line_gives_tools_findings_and_units_and_keeps_the_old_answer(tmp_path):

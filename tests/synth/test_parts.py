@@ -13,6 +13,7 @@ import pytest
 
 from shared import classes, rotations
 from shared.geometry.stl import face_normals, read_stl
+from tests.conftest import run_module
 from trainer.synth.machining import EDGES
 from trainer.synth.parts import FAMILIES, FEATURES, PartsConfig, generate
 
@@ -104,13 +105,7 @@ def test_same_seed_same_files_and_prefix_stable(tmp_path, parts):
 
 
 def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", "parts", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("trainer", "parts", *args)
 
 
 def test_bad_requests(tmp_path):
