@@ -184,8 +184,9 @@ def test_predict_lists_each_setups_tools_and_the_findings_and_selects_their_face
     path = tmp_path / "pockets.stl"
     write_stl(path, triangles)
     scene = bpy.context.scene
-    scene.unit_settings.system, scene.unit_settings.scale_length = "METRIC", 1.0
-    scene.unit_settings.length_unit = "METERS"
+    units = scene.unit_settings
+    before = (units.system, units.scale_length, units.length_unit)  # put back at the end
+    units.system, units.scale_length, units.length_unit = "METRIC", 1.0, "METERS"
     assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
     assert scene.unit_settings.scale_length == pytest.approx(0.001)  # a default scene: mm
     part = bpy.context.view_layer.objects.active
@@ -211,3 +212,4 @@ def test_predict_lists_each_setups_tools_and_the_findings_and_selects_their_face
     assert props.prediction_warning.startswith("pockets is 40 m across in this scene's units")
     bpy.data.objects.remove(part)
     remove_arrows()
+    units.system, units.scale_length, units.length_unit = before
