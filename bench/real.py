@@ -13,7 +13,8 @@
 Models: the add-on's built-in model, always; the champions of an MLflow store with
 --tracking-uri (the face-normal one reads the STL, the image one a meta-image rendered here);
 and the geometric analysis itself (`python -m blender_addon setups`): zero-radius (`--tools
-none`: what the labels and the models follow today) and tool-aware (the default tool library).
+none`) and tool-aware (the default tool library: what the labels and the built-in and
+face-normal models follow; `--labels eye` scores against the zero-radius labels of before).
 
     python bench/real.py                                  # built-in model and the analysis
     python bench/real.py --tracking-uri sqlite:///build/demo/mlflow.db --json
@@ -69,7 +70,19 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def read_labels(folder: Path = BENCH, labels: str = "eye") -> list[dict]:
+def crown_best(tracking_uri: str, results: dict) -> None:
+    """Record each champion's real-part scores on its version and move the `best` alias to the
+    family that scores best here (trainer/tracking/best.py); one line on stderr says which."""
+    from trainer.tracking import best, runs  # MLflow: only with --tracking-uri
+
+    runs.connect(tracking_uri)
+    for name, family in (("face-normal champion", "face-normals"), ("image champion", "image")):
+        if name in results:
+            best.record_real(family, *plan_score(results[name]))
+    best.decide_best()
+
+
+def read_labels(folder: Path = BENCH, labels: str = "tools") -> list[dict]:
     """The benchmark's rows; labels="tools": the tool-aware labels (the tool-aware analysis with
     the default library, checked by eye: the `tools_*` columns) in place of the zero-radius
     ones, a part with one tool-aware setup a one-setup part."""
@@ -124,8 +137,16 @@ def cases(rows: list[dict], out: Path) -> tuple[list[tuple[Path, set]], list[tup
 
 
 def answers_builtin(paths: list[Path]) -> dict[Path, dict]:
-    found = json_lines(run("-m", "blender_addon", "predict", *map(str, paths)))
+    """The add-on's answers, in one process per core (each part's tool-aware analysis)."""
+    found = json_lines("".join(_split(("-m", "blender_addon", "predict"), paths)))
     return {Path(a["input"]): _answer(a) for a in found}
+
+
+def _split(command: tuple[str, ...], paths: list[Path]) -> list[str]:
+    """The outputs of `command` run on the paths in one process per core (up to 4)."""
+    ways = max(1, min(os.cpu_count() or 1, 4))
+    with ThreadPoolExecutor(ways) as pool:
+        return list(pool.map(lambda k: run(*command, *map(str, paths[k::ways])), range(ways)))
 
 
 def _answer(obj: dict) -> dict:
@@ -208,9 +229,7 @@ def answers_analysis(paths: list[Path], tools: str = "none") -> dict[Path, dict]
     """The geometric analysis' answers: zero-radius (tools none) or with a tool library (then
     in one process per core: each part takes it about 0.5 s)."""
     command = ("-m", "blender_addon", "setups", "--json", "--tools", tools)
-    ways = 1 if tools == "none" else max(1, min(os.cpu_count() or 1, 4))
-    with ThreadPoolExecutor(ways) as pool:
-        texts = pool.map(lambda k: run(*command, *map(str, paths[k::ways])), range(ways))
+    texts = [run(*command, *map(str, paths))] if tools == "none" else _split(command, paths)
     found = [a for text in texts for a in json_lines(text)]
     out = {}
     for a in found:
@@ -270,9 +289,9 @@ def main() -> None:
     parser.add_argument(
         "--labels",
         choices=("eye", "tools"),
-        default="eye",
-        help="eye: the labels the models are trained to (the zero-radius analysis, checked by "
-        "eye); tools: the tool-aware ones (default library, checked by eye)",
+        default="tools",
+        help="tools (default): the tool-aware labels (the default library's analysis, checked "
+        "by eye), which the models follow; eye: the zero-radius ones of before, checked by eye",
     )
     record.add_option(parser)
     args = parser.parse_args()
@@ -296,6 +315,8 @@ def main() -> None:
         start = time.monotonic()
         results[name] = score(answer(), one, multi, calibrated=not name.endswith("analysis"))
         seconds[name] = time.monotonic() - start
+    if args.tracking_uri and args.labels == "tools":
+        crown_best(args.tracking_uri, results)
     if args.record:
         write_record(results, seconds, len(one), len(multi), args.record, args.labels)
     if args.json:

@@ -13,13 +13,16 @@ Features (part frame, after centring and scaling as for meta-images):
   perpendicular) and lie inside the part (below its skin along their own normal). A pocket's
   walls stand near the end it is cut from; a through bore's run the whole length. Without this
   block a model trained without rings scored 83 % on rings; with it, 97 %.
-- the geometric setup analysis (shared/geometry/setups.py, its default points, the bounding box as
-  stock), per direction of shared.plans.SIDES: the share of the machined area it reaches,
+- the tool-aware setup analysis (shared/geometry/toolplan.py: the default tool library, the part
+  read in mm, its default points, the bounding box as stock), per direction of
+  shared.plans.SIDES: the share of the machined area it reaches,
   the share that only it reaches among the analysis' plan (0 outside it), the share it adds
   there, whether the plan has it and whether it is its primary; then the undercut share and the
   machined share of the part's area. These carry the plan head to real parts: without them, a
   plan head trained on generated blocks got 8 % of the real multi-setup plans exact (the
-  analysis alone 96 %).
+  analysis alone 96 %). The tool-aware analysis, not the zero-radius one, so that the model
+  answers the plan a real cutter can follow (its training targets are that plan too:
+  trainer/training/baseline.py). This block alone depends on the part's size.
 
 The network is Dense-ReLU layers and a softmax, and beside the softmax the plan head's six
 sigmoids (one last layer of 11 units: see shared.plans.split); `forward` runs it from its weight
@@ -36,7 +39,7 @@ import numpy as np
 
 from . import metaimage, plans
 from .classes import CLASSES
-from .geometry import rotations, setups, stl
+from .geometry import rotations, setups, stl, toolplan, tools
 
 NORMAL_BINS = np.array(
     [d for d in itertools.product((-1, 0, 1), repeat=3) if any(d)], dtype=np.float64
@@ -53,8 +56,8 @@ SHAPE_FEATURES = len(NORMAL_BINS) * (1 + BINS) + len(AXES) * BINS
 PLAN_FEATURES = 5 * len(plans.SIDES) + 2
 FEATURES = SHAPE_FEATURES + PLAN_FEATURES
 ANALYSIS_SAMPLES = setups.SAMPLES
-"""Points of the analysis behind the plan features: its default (4000 missed small features:
-90 % of the real multi-setup plans exact against 96 %)."""
+"""Points of the analysis behind the plan features: the zero-radius analysis' default (4000
+missed small features: 90 % of the real multi-setup plans exact against 96 %)."""
 
 WEIGHTS = "face_normals.npz"
 METADATA = "face_normals.json"
@@ -67,12 +70,19 @@ def features(
     analysis: setups.Analysis | None = None,
     caster: setups.Caster | None = None,
 ) -> np.ndarray:
-    """The feature vector (FEATURES floats) of one part's (N, 3, 3) triangles. The analysis is
-    run (with `caster`) unless it is given."""
+    """The feature vector (FEATURES floats) of one part's (N, 3, 3) triangles in mm. The
+    analysis (`analyse`) is run with `caster` unless it is given."""
     shape = shape_features(triangles)
     if analysis is None:
-        analysis = setups.analyse(triangles, caster=caster, count=ANALYSIS_SAMPLES)
+        analysis = analyse(triangles, caster)
     return np.concatenate([shape, plan_features(analysis)])
+
+
+def analyse(triangles: np.ndarray, caster: setups.Caster | None = None) -> setups.Analysis:
+    """The analysis behind the plan features: the default tool library's plan of the part (in
+    mm), without its findings."""
+    library, count = tools.default_library(), ANALYSIS_SAMPLES
+    return toolplan.analyse(triangles, library, None, caster, count=count, findings=False).plan
 
 
 def plan_features(analysis: setups.Analysis) -> np.ndarray:
@@ -123,10 +133,17 @@ def turned_features(
 ) -> np.ndarray:
     """The features of a part turned as a manifest augmentation says, from the analysis of the
     part as it was (turned with it: no ray is cast again)."""
+    return features(*turned(triangles, analysis, augmentation))
+
+
+def turned(
+    triangles: np.ndarray, analysis: setups.Analysis, augmentation: str
+) -> tuple[np.ndarray, setups.Analysis]:
+    """A part and its `analyse` turned as a manifest augmentation says."""
     if augmentation.startswith("rot:"):
         rotation = rotations.parse_rotation(augmentation[4:])
-        return features(triangles @ rotation.T, setups.turn(analysis, rotation))
-    return features(triangles, analysis)
+        return triangles @ rotation.T, setups.turn(analysis, rotation, toolplan.PLAN_TOLERANCE)
+    return triangles, analysis
 
 
 def turn(triangles: np.ndarray, augmentation: str) -> np.ndarray:

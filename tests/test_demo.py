@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 from bench import results
 from bench.real import read_labels
@@ -66,6 +67,19 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
     for stage in ("render: train", "train: image model", "train: face-normal model", "total"):
         assert stage in text.split("== stage times")[1]
     assert "mlflow ui --backend-store-uri sqlite:///" in text
+    # bench/real.py recorded each champion's real-part scores and gave the better one `best`
+    client = MlflowClient(f"sqlite:///{tmp_path / 'demo' / 'mlflow.db'}")
+    names = ("milling-directions", "milling-directions-face-normals")
+    champions = {n: client.get_model_version_by_alias(n, "champion") for n in names}
+    real = {
+        n: (float(v.tags["real_plan_exact"]), float(v.tags["real_accuracy"]))
+        for n, v in champions.items()
+    }
+    crowned = [n for n in names if "best" in client.get_registered_model(n).aliases]
+    assert len(crowned) == 1 and real[crowned[0]] == max(real.values()), (crowned, real)
+    assert client.get_model_version_by_alias(crowned[0], "best").version == (
+        champions[crowned[0]].version
+    )
     (path,) = (tmp_path / "records").glob("*-demo.json")  # --record DIR: the Results' record
     record = json.loads(path.read_text())
     glance = record["tables"][0]

@@ -48,14 +48,17 @@ class BuiltinModel:
         return f"{self.uri} v{self.version}" + (f": {', '.join(scores)}" if scores else "")
 
     def predict(
-        self, triangles: np.ndarray, caster: setups.Caster | None = None
+        self,
+        triangles: np.ndarray,
+        caster: setups.Caster | None = None,
+        analysis: setups.Analysis | None = None,
     ) -> prediction.Prediction:
-        """The answer for one part's (N, 3, 3) triangles, in the part's own frame (with its
-        setup plan where the model has a plan head, each setup's share of the machined area
-        from the analysis its features ran; `caster` casts that analysis' rays)."""
+        """The answer for one part's (N, 3, 3) triangles in mm, in the part's own frame (with
+        its setup plan where the model has a plan head, each setup's share of the machined area
+        from the tool-aware analysis its features read: `analysis`, or run with `caster`)."""
         triangles = np.asarray(triangles, dtype=np.float64)
-        count = facenormals.ANALYSIS_SAMPLES
-        analysis = setups.analyse(triangles, caster=caster, count=count)
+        if analysis is None:
+            analysis = facenormals.analyse(triangles, caster)
         x = facenormals.features(triangles, analysis)[None]
         probabilities, plan = plans.split(facenormals.forward(self.layers, x)[0])
         answer = prediction.Prediction.from_scores(probabilities, self.uri, self.version)

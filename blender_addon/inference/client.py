@@ -57,13 +57,20 @@ def check_url(url: str, online_access: bool) -> str:
 
 
 def ask_server(
-    url: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, online_access: bool = False
+    url: str,
+    png: bytes,
+    timeout: float = DEFAULT_TIMEOUT,
+    online_access: bool = False,
+    mesh: bytes = b"",
 ) -> Prediction:
-    """POST one meta-image to an MLflow scoring server and read its answer."""
+    """POST one part to an MLflow scoring server and read its answer: its meta-image, and its
+    STL bytes where given (an image model reads the one, a face-normal model the other; a
+    model ignores the column it does not read)."""
     url = check_url(url, online_access)
-    body = json.dumps(
-        {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(png).decode()]]}}
-    )
+    columns, row = ["image"], [base64.b64encode(png).decode()]
+    if mesh:
+        columns, row = [*columns, "mesh"], [*row, base64.b64encode(mesh).decode()]
+    body = json.dumps({"dataframe_split": {"columns": columns, "data": [row]}})
     request = urllib.request.Request(
         f"{url}/invocations", body.encode(), {"Content-Type": "application/json"}
     )
@@ -98,15 +105,20 @@ def ask_server(
 
 
 def ask_python(
-    python: str, png: bytes, timeout: float = DEFAULT_TIMEOUT, tracking_uri: str = ""
+    python: str,
+    png: bytes,
+    timeout: float = DEFAULT_TIMEOUT,
+    tracking_uri: str = "",
+    mesh: bytes = b"",
 ) -> Prediction:
-    """Run `PYTHON -m trainer predict --json` on the meta-image and read its answer."""
+    """Run `PYTHON -m trainer predict --json` on the part and read its answer: its STL where
+    given (any family answers a part), else its meta-image."""
     if not python:
         raise ClientError("no Python interpreter with the trainer is set in the preferences")
     with tempfile.TemporaryDirectory(prefix="milling-ask-") as tmp:
-        path = os.path.join(tmp, "meta_image.png")
+        path = os.path.join(tmp, "part.stl" if mesh else "meta_image.png")
         with open(path, "wb") as f:
-            f.write(png)
+            f.write(mesh or png)
         command = [python, "-m", "trainer", "predict", path, "--json"]
         tracking_uri = tracking_uri or find_store(python)[0]  # as the local server does
         if tracking_uri:
@@ -164,12 +176,13 @@ class ModelSettings:
         return self.server_url if self.mode == "server" else f"{self.python} -m trainer"
 
 
-def ask(png: bytes, settings: ModelSettings, online_access: bool) -> Prediction:
-    """Ask the champion model as the settings say ('server' or 'python'; the built-in model
-    reads the mesh, not a meta-image: `answer`)."""
+def ask(png: bytes, settings: ModelSettings, online_access: bool, mesh: bytes = b"") -> Prediction:
+    """Ask the trainer's model as the settings say ('server' or 'python': the best model of the
+    store unless the server was started with another), with the part's meta-image and its
+    STL bytes in mm (`mesh`); the built-in model reads the triangles themselves: `answer`."""
     if settings.mode == "python":
-        return ask_python(settings.python, png, settings.timeout, settings.tracking_uri)
-    return ask_server(settings.server_url, png, settings.timeout, online_access)
+        return ask_python(settings.python, png, settings.timeout, settings.tracking_uri, mesh)
+    return ask_server(settings.server_url, png, settings.timeout, online_access, mesh)
 
 
 STORE_CANDIDATES = ("build/demo/mlflow.db", "mlflow.db")
@@ -197,16 +210,19 @@ def answer(
     online: bool,
     render: Callable | None,
     caster: Callable | None = None,
+    analysis=None,
 ) -> Prediction:
-    """Ask the model the settings name: the built-in one reads the (N, 3, 3) triangles (and
-    their setup analysis, its rays cast by `caster(triangles)` where given), a champion gets
-    `render(triangles)`, the PNG meta-image. ClientError if it cannot answer."""
+    """Ask the model the settings name: the built-in one reads the (N, 3, 3) triangles in mm
+    and their tool-aware analysis (`analysis`, else run with its rays cast by
+    `caster(triangles)` where given), a champion gets `render(triangles)`, the PNG
+    meta-image. ClientError if it cannot answer."""
     if settings.mode == "builtin":
         try:
-            return builtin.load().predict(triangles, caster(triangles) if caster else None)
+            cast = caster(triangles) if caster and analysis is None else None
+            return builtin.load().predict(triangles, cast, analysis)
         except builtin.BuiltinError as e:
             raise ClientError(str(e)) from None
-    return ask(render(triangles), settings, online)
+    return ask(render(triangles), settings, online, stl.stl_bytes(triangles))
 
 
 def predict_files(

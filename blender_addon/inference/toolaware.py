@@ -14,7 +14,7 @@ import numpy as np
 
 from .._shared import axisrays, plans, toolplan, tools
 
-PANEL_SAMPLES = 8000
+PANEL_SAMPLES = 6000
 """Points of the panel's analysis (the command line's: toolplan.SAMPLES)."""
 
 

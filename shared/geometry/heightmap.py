@@ -52,7 +52,7 @@ class SideMap:
         inward = -stl.face_normals(triangles[walls])[:, self.uv]
         _edges(grid, self, flat[walls], heights[walls], inward)
         self.grid = grid.reshape(self.shape)
-        self._tips: dict[tuple[Tool, bool], np.ndarray] = {}
+        self._tips: dict[tuple[Tool, bool], tuple[Window, np.ndarray]] = {}
         self._holders: dict[float, np.ndarray] = {}
 
     def cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,15 +63,31 @@ class SideMap:
     def heights(self, points: np.ndarray) -> np.ndarray:
         return self.sign * points[:, self.axis]
 
-    def tip(self, tool: Tool, holder: bool = True) -> np.ndarray:
-        """The lowest height of `tool`'s tip over each cell (holder=False: unlimited reach)."""
+    def tip(self, tool: Tool, holder: bool = True, window: Window | None = None) -> np.ndarray:
+        """The lowest height of `tool`'s tip over each cell (holder=False: unlimited reach), or
+        over the cells of `window` alone (rows i0:i1, columns j0:j1)."""
+        n, m = self.shape
+        window = window or (0, n, 0, m)
         key = (tool, holder)
-        if key not in self._tips:
-            tip = profile_max(self.grid, _rings(tool, self.cell), self.floor)
-            if holder:
-                tip = np.maximum(tip, self.holder(tool.holder_radius) - tool.reach)
-            self._tips[key] = tip
-        return self._tips[key]
+        made = self._tips.get(key)
+        if made is None or not _inside(window, made[0]):
+            wider = window if made is None else _union(window, made[0])
+            made = self._tips[key] = wider, self._tip(tool, holder, wider)
+        (a0, _, b0, _), tip = made
+        i0, i1, j0, j1 = window
+        return tip[i0 - a0 : i1 - a0, j0 - b0 : j1 - b0]
+
+    def _tip(self, tool: Tool, holder: bool, window: Window) -> np.ndarray:
+        # the dilation of a crop of the grid one cutter wider than the window: the same values
+        i0, i1, j0, j1 = window
+        rings = _rings(tool, self.cell)
+        big = math.floor(max(k for k, _ in rings)) + 1
+        c0, d0 = max(i0 - big, 0), max(j0 - big, 0)
+        crop = self.grid[c0 : i1 + big, d0 : j1 + big]
+        tip = profile_max(crop, rings, self.floor)[i0 - c0 : i1 - c0, j0 - d0 : j1 - d0]
+        if holder:
+            tip = np.maximum(tip, self.holder(tool.holder_radius)[i0:i1, j0:j1] - tool.reach)
+        return tip
 
     def holder(self, radius: float) -> np.ndarray:
         """The highest part under a holder of `radius` (mm) over each cell, on a max-pooled
@@ -96,18 +112,41 @@ class SideMap:
         # by more than the slack within its cell), the outermost at the cutter's full drop
         rings = [(k + 1, d) for k, d in _rings(tool, self.cell)]
         rings[-1] = (rings[-1][0], tool.corner)
-        lowest = -profile_max(-self.tip(tool, holder), rings, -self.floor)
-        i, j = self.cells(points)
-        return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
+        lowest = self._at(points, tool, holder, rings)
+        return lowest <= self.heights(points) + _slack(tool, self.cell)
 
     def near(self, points: np.ndarray, tool: Tool, holder: bool = True) -> np.ndarray:
         """(N,) bool: `tool` gets its tip down to each point's height somewhere within one and
         a half of its radii: it is beside the point (in a corner that it cannot turn into), not
         kept out above it (holder=False: were its reach unlimited)."""
         ring = [(1.5 * tool.radius / self.cell + 1, 0.0)]
-        lowest = -profile_max(-self.tip(tool, holder), ring, -self.floor)
+        lowest = self._at(points, tool, holder, ring)
+        return lowest <= self.heights(points) + _slack(tool, self.cell)
+
+    def _at(self, points: np.ndarray, tool: Tool, holder: bool, rings: list) -> np.ndarray:
+        """The opening, -profile_max(-tip, rings), at the points' cells alone: they are a few %
+        of the grid, and the tip is made only over their window (a third of it, on average)."""
+        if not len(points):
+            return np.zeros(0)
         i, j = self.cells(points)
-        return lowest[i, j] <= self.heights(points) + _slack(tool, self.cell)
+        r, (n, m) = math.floor(max(k for k, _ in rings)) + 1, self.shape
+        window = (max(i.min() - r, 0), min(i.max() + r + 1, n))
+        window += (max(j.min() - r, 0), min(j.max() + r + 1, m))
+        width = window[3] - window[2]
+        tip = self.tip(tool, holder, window)
+        cells, back = np.unique((i - window[0]) * width + j - window[2], return_inverse=True)
+        return -profile_at(-tip, rings, -self.floor, *np.divmod(cells, width))[back]
+
+
+Window = tuple[int, int, int, int]
+
+
+def _inside(a: Window, b: Window) -> bool:
+    return b[0] <= a[0] and a[1] <= b[1] and b[2] <= a[2] and a[3] <= b[3]
+
+
+def _union(a: Window, b: Window) -> Window:
+    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
 def _rings(tool: Tool, cell: float) -> list[tuple[float, float]]:
@@ -148,11 +187,7 @@ def profile_max(a: np.ndarray, rings: list[tuple[float, float]], fill: float) ->
     power-of-two windows, shared by all rings), stacked."""
     big = math.floor(max(k for k, _ in rings))
     n, m = a.shape
-    padded = np.pad(a, big, constant_values=fill)
-    table = [padded]
-    while 2 ** len(table) <= 2 * big + 1:
-        prev, step = table[-1], 2 ** (len(table) - 1)
-        table.append(np.maximum(prev[:, :-step], prev[:, step:]))
+    table = _table(a, big, fill)
     rows: dict[int, np.ndarray] = {}
     out = np.full((n, m), -np.inf)
     for dy in range(-big, big + 1):
@@ -167,6 +202,42 @@ def profile_max(a: np.ndarray, rings: list[tuple[float, float]], fill: float) ->
             row = rows[w][big + dy : big + dy + n]
             np.maximum(out, row - d if d else row, out=out)
     return out
+
+
+def profile_at(
+    a: np.ndarray, rings: list[tuple[float, float]], fill: float, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """profile_max(a, rings, fill)[i, j], reading the same sparse table at those cells only
+    (every row of every ring at once, for a few thousand cells at a time)."""
+    big = math.floor(max(k for k, _ in rings))
+    table = _table(a, big, fill)
+    rows = [
+        (dy, w, math.floor(math.log2(2 * w + 1)), d)
+        for dy in range(-big, big + 1)
+        for k, d in rings
+        if k >= abs(dy)
+        for w in [math.floor(math.sqrt(k * k - dy * dy))]
+    ]
+    out = np.full(len(i), -np.inf)
+    step = max(1, 2_000_000 // len(rows))
+    for level in {r[2] for r in rows}:
+        dy, w, _, d = (np.array(x) for x in zip(*[r for r in rows if r[2] == level], strict=True))
+        t = table[level]
+        for s in range(0, len(i), step):
+            r, c = i[s : s + step, None] + big + dy, j[s : s + step, None] + big
+            v = np.maximum(t[r, c - w], t[r, c + w - 2**level + 1]) - d
+            np.maximum(out[s : s + step], v.max(axis=1), out=out[s : s + step])
+    return out
+
+
+def _table(a: np.ndarray, big: int, fill: float) -> list[np.ndarray]:
+    """`a` padded by `big` cells of `fill`, and its rows' running maxima over windows of 2,
+    4, 8 ... cells (up to 2 big + 1): table[k][r, c] = max of padded[r, c : c + 2**k]."""
+    table = [np.pad(a, big, constant_values=fill)]
+    while 2 ** len(table) <= 2 * big + 1:
+        prev, step = table[-1], 2 ** (len(table) - 1)
+        table.append(np.maximum(prev[:, :-step], prev[:, step:]))
+    return table
 
 
 def _edges(grid: np.ndarray, side: SideMap, flat, heights, inward: np.ndarray) -> None:
@@ -185,7 +256,7 @@ def _edges(grid: np.ndarray, side: SideMap, flat, heights, inward: np.ndarray) -
         p = flat[tri, a] + t[:, None] * (flat[tri, b] - flat[tri, a]) + inward[tri]
         h = heights[tri, a] + t * (heights[tri, b] - heights[tri, a])
         ij = np.clip(((p - lo) / cell).astype(np.int64), 0, [nu - 1, nv - 1])
-        np.maximum.at(grid, ij[:, 0] * nv + ij[:, 1], h)
+        _scatter_max(grid, ij[:, 0] * nv + ij[:, 1], h)
 
 
 def _rasterise(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.ndarray) -> None:
@@ -225,4 +296,14 @@ def _rasterise(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.nd
     du = lo[0] + (i + 0.5) * cell - a[tri, 0]
     dv = lo[1] + (j + 0.5) * cell - a[tri, 1]
     h = heights[tri, 0] + grad[tri, 0] * du + grad[tri, 1] * dv
-    np.maximum.at(grid, i * nv + j, h)
+    _scatter_max(grid, i * nv + j, h)
+
+
+def _scatter_max(grid: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """grid[index] = max(grid[index], values) with repeated indices: np.maximum.at, several
+    times faster (sorted by index, then value: each index's last value is its largest)."""
+    order = np.lexsort((values, index))
+    index, values = index[order], values[order]
+    last = np.append(index[1:] != index[:-1], True)
+    index, values = index[last], values[last]
+    grid[index] = np.maximum(grid[index], values)

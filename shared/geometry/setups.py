@@ -323,16 +323,16 @@ def from_masks(
     return Analysis(plan, alternatives, undercut, alone, machined_area, area, by_mask)
 
 
-def turn(analysis: Analysis, rotation: np.ndarray) -> Analysis:
+def turn(analysis: Analysis, rotation: np.ndarray, tolerance: float = TOLERANCE) -> Analysis:
     """The analysis of the part turned by a cube rotation (its reach masks' bits permuted),
-    without casting a ray again."""
+    without casting a ray again (`tolerance`: the one it was made with, see `from_masks`)."""
     if analysis.by_mask is None:  # nothing to machine (or read from JSON): nothing to turn
         return analysis
     to = [TIE_ORDER.index(rotations.rotate_label(d, rotation)) for d in TIE_ORDER]
     moved = np.zeros(64)
     for m in range(64):
         moved[sum(1 << to[k] for k in range(len(TIE_ORDER)) if m >> k & 1)] += analysis.by_mask[m]
-    return from_masks(moved, analysis.machined_area, analysis.area)
+    return from_masks(moved, analysis.machined_area, analysis.area, tolerance)
 
 
 STOCK_FACE, UNDERCUT_FACE = -1, -2

@@ -270,12 +270,17 @@ def face_normals(triangles: np.ndarray, normalize: bool = True) -> np.ndarray:
 
 def write_stl(path: str | os.PathLike, triangles: np.ndarray, header: bytes = b"") -> None:
     """Write (N, 3, 3) triangles as binary STL (normals from the winding), atomically."""
+    data = stl_bytes(triangles, header)
+    with atomic.replacing(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def stl_bytes(triangles: np.ndarray, header: bytes = b"") -> bytes:
+    """(N, 3, 3) triangles as the bytes of a binary STL file (normals from the winding)."""
     triangles = np.asarray(triangles, dtype=np.float64)
     records = np.zeros(len(triangles), dtype=_BINARY_DTYPE)
     records["vertices"] = triangles
     with np.errstate(invalid="ignore", divide="ignore"):
         records["normal"] = np.nan_to_num(face_normals(triangles))
-    with atomic.replacing(path) as tmp, tmp.open("wb") as f:
-        f.write(header[:_HEADER].ljust(_HEADER, b" "))
-        f.write(len(records).to_bytes(4, "little"))
-        records.tofile(f)
+    head = header[:_HEADER].ljust(_HEADER, b" ") + len(records).to_bytes(4, "little")
+    return head + records.tobytes()

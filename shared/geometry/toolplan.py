@@ -104,8 +104,10 @@ def analyse(
     caster: setups.Caster | None = None,
     min_wall: float = MIN_WALL,
     count: int = SAMPLES,
+    findings: bool = True,
 ) -> ToolAnalysis:
-    """The tool-aware plan of a part (triangles in mm, the caster built on them)."""
+    """The tool-aware plan of a part (triangles in mm, the caster built on them); without
+    `findings`, the plan and its tools alone (a third faster: the learned models' features)."""
     triangles = np.asarray(triangles, dtype=np.float64)
     caster = caster or axisrays.Caster(triangles)
     machined = setups.machined_samples(triangles, stock or setups.Stock(), count, MOST)
@@ -138,13 +140,15 @@ def analyse(
     plan = setups.from_masks(setups.mask_shares(cover, weights), total, area, PLAN_TOLERANCE)
     used = [setups.TIE_ORDER.index(d) for d in plan.directions]
     missed = ~anyreach[:, used].any(axis=1)
-    walls = caster_for_walls(caster, triangles)
-    found = _Findings(triangles, tools, sides, points, owners, weights, ray, missed, walls)
-    findings = found.unreached() + found.thin_walls(min_wall)
+    found = []
+    if findings:
+        walls = caster_for_walls(caster, triangles)
+        look = _Findings(triangles, tools, sides, points, owners, weights, ray, missed, walls)
+        found = look.unreached() + look.thin_walls(min_wall)
     detail = Reach(reach, weights, owners, tools, len(triangles))
     unreached, undercut = float(weights[missed].sum()), float(weights[~ray.any(axis=1)].sum())
     tools_used = detail.tools_for(plan.directions)
-    return ToolAnalysis(plan, tools_used, unreached, undercut, findings, detail=detail)
+    return ToolAnalysis(plan, tools_used, unreached, undercut, found, detail=detail)
 
 
 @dataclass

@@ -101,6 +101,24 @@ def test_the_i_beam_is_milled_from_its_sides_not_from_its_end():
     assert found.findings == []
 
 
+def test_the_features_plan_and_the_cut_windows_change_no_answer():
+    """The plan without its findings (the learned models' features) is the plan with them; a
+    tip made over a window of the grid is the whole grid's tip there (the plan makes tips only
+    where points are left)."""
+    beam = _box(0, 100, 0, 40, 0, 30) - _box(-1, 101, -1, 15, 5, 25) - _box(-1, 101, 25, 41, 5, 25)
+    part = _triangles(beam - _box(40, 40.6, 10, 30, 26, 31))  # a slot no tool fits
+    library = tools.default_library()
+    full = toolplan.analyse(part, library)
+    bare = toolplan.analyse(part, library, findings=False)
+    assert bare.findings == [] and full.findings
+    assert bare.plan.directions == full.plan.directions and bare.tools == full.tools
+    np.testing.assert_array_equal(bare.plan.by_mask, full.plan.by_mask)
+    for tool in (library[0], library[-1]):  # flat 1, ball 16
+        whole = toolplan.Sides(part, library)[0].tip(tool)
+        window = toolplan.Sides(part, library)[0].tip(tool, True, (7, 40, 3, 25))
+        np.testing.assert_array_equal(window, whole[7:40, 3:25])
+
+
 def _fillet_step(radius: float) -> np.ndarray:
     """A block 30 x 20 x 20 with a step 10 deep along Y, its inner edge filleted to `radius`."""
     quarter = m3.CrossSection.circle(radius, 192).translate([15 + radius, 10 + radius])

@@ -76,7 +76,9 @@ def test_features_follow_a_rotation_of_the_part(part_files):
     moved_axes = [axes.index(moved[a]) for a in axes]
     assert _walls(f).sum() > 0  # the part has inner walls (a pocket or a hole)
     np.testing.assert_allclose(_walls(g)[moved_axes], _walls(f), atol=1e-5)
-    np.testing.assert_allclose(facenormals.features(t * 3.5 + 40.0), f, atol=1e-5)
+    np.testing.assert_allclose(facenormals.features(t + 40.0), f, atol=1e-5)
+    shape = facenormals.SHAPE_FEATURES  # the tool-aware block alone knows the part's size
+    np.testing.assert_allclose(facenormals.features(t * 3.5)[:shape], f[:shape], atol=1e-5)
 
 
 def test_the_analysis_block_turns_with_the_part_without_casting_again(part_files):
@@ -87,12 +89,16 @@ def test_the_analysis_block_turns_with_the_part_without_casting_again(part_files
         analysis = facenormals.analysis(t)
         name, _, turned = rotations.label_preserving(label)[7]
         fresh = facenormals.features(facenormals.turn(t, f"rot:{name}"))
-        np.testing.assert_allclose(
-            facenormals.turned_features(t, analysis, f"rot:{name}"), fresh, atol=1e-4
-        )
-        block = fresh[facenormals.SHAPE_FEATURES :]
+        kept = facenormals.turned_features(t, analysis, f"rot:{name}")
+        shape = facenormals.SHAPE_FEATURES
+        np.testing.assert_allclose(kept[:shape], fresh[:shape], atol=1e-4)
+        # the height maps' cells lie a little differently on the turned part: shares move by
+        # well under a thousandth, the plan not at all
+        np.testing.assert_allclose(kept[shape:], fresh[shape:], atol=2e-3)
+        block, bits = fresh[shape:], facenormals.PLAN_FEATURES - 2
+        assert (kept[shape:][3:bits:5] == block[3:bits:5]).all()
         in_plan = [d for i, d in enumerate(plans.SIDES) if block[5 * i + 3] == 1.0]
-        assert in_plan == [turned], (path.name, in_plan, turned)
+        assert turned in in_plan, (path.name, in_plan, turned)
         assert shape_features(t).shape == (facenormals.SHAPE_FEATURES,)
 
 
@@ -179,6 +185,11 @@ def test_baseline_learns_logs_and_registers_as_its_own_model(baseline_run):
         beside_the_database
     )
     assert not client.search_registered_models(f"name = '{MODEL_NAME}'")  # image model untouched
+    # the only family of the store is the best one: serve and predict default to it
+    best = f"models:/{FACE_NORMALS.registered_name}@best"
+    assert registry.best_uri() == best and registry.resolve(None) == (best, "1")
+    assert tags["best_model"] == f"models:/{FACE_NORMALS.registered_name}/1"
+    assert "best_model.json" in tracking.artifacts(result.run_id)
 
 
 def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):

@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--model",
                 metavar="URI",
-                help="model URI (default: models:/milling-directions@champion)",
+                help="model URI (default: the best model across families, models:/NAME@best, "
+                "else models:/milling-directions@champion)",
             )
         add_options(p, TrainConfig, only=("tracking_uri",))
 

@@ -88,7 +88,7 @@ class FaceNormalFamily(Family):
     def prepare_batch(self, values, config):
         if why := self.cannot_run(config):
             raise ModelMismatchError(why)
-        return np.stack([facenormals.mesh_features(v) for v in values])
+        return facenormals.mesh_features(values)
 
     def cannot_run(self, config):
         got = config.get("features")

@@ -72,9 +72,26 @@ def champion_uri(name: str = MODEL_NAME) -> str:
 CHAMPION_URI = champion_uri()
 
 
+BEST = "best"
+"""The alias of the best model across families (best.py decides it)."""
+
+
+def best_uri() -> str | None:
+    """The URI of the model with the `best` alias, or None before any comparison."""
+    client = MlflowClient()
+    for name in families.registered_names():
+        try:
+            client.get_model_version_by_alias(name, BEST)
+        except MlflowException:
+            continue
+        return f"models:/{name}@{BEST}"
+    return None
+
+
 def resolve(uri: str | None = None) -> tuple[str, str]:
-    """(model URI, registry version or '') for a URI (default: the champion); checks it exists."""
-    uri = uri or CHAMPION_URI
+    """(model URI, registry version or '') for a URI (default: the best model across families,
+    else, in a store from before that, the image family's champion); checks it exists."""
+    uri = uri or best_uri() or CHAMPION_URI
     if not uri.startswith(("models:/", "runs:/")):
         # A model is code (a pyfunc) that loading runs: take it only from the tracking store.
         raise TrackingError(
@@ -101,7 +118,7 @@ def resolve(uri: str | None = None) -> tuple[str, str]:
 
 
 def load(uri: str | None = None):
-    """(pyfunc model, resolved URI, version) for a model URI (default: the champion)."""
+    """(pyfunc model, resolved URI, version) for a model URI (default: `resolve`'s)."""
     uri, version = resolve(uri)
     return tracking.load_model(uri), uri, version
 

@@ -5,12 +5,14 @@ and registered the same way, as its own model so that Blender keeps asking the i
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from shared import progress, stl
+from shared import classes, progress, stl
+from shared.facenormals import ANALYSIS_SAMPLES
 from trainer.config import BaselineConfig
 from trainer.console import say
 from trainer.data import dataset as data
@@ -24,22 +26,31 @@ from trainer.training.run import Fitted, TrainResult, finish, log_setup, prepare
 WEIGHTS = "none (random initialisation)"
 
 
-def features_of(examples: list[data.Example], show: bool) -> np.ndarray:
-    """(N, FEATURES): each example's source part, turned as its augmentation says."""
-    parts: dict[str, tuple] = {}  # source: (triangles, analysis), each part analysed once
+def features_of(examples: list[data.Example], show: bool) -> tuple[np.ndarray, list[data.Example]]:
+    """(N, FEATURES): each example's source part, turned as its augmentation says; and the
+    examples with the answer the model learns: the tool-aware analysis' plan of the turned
+    part (what a real cutter needs), its primary setup as the label where that is one of the
+    five classes (else the example's own label first)."""
+    sources = list(dict.fromkeys(e.source for e in examples))
+    try:
+        parts = {s: facenormals.source_triangles(s, "none") for s in sources}
+    except stl.StlError as err:
+        raise data.DataError(str(err)) from None
+    if show:
+        say(f"analysing {len(parts)} parts with the default tool library")
+    found = dict(zip(sources, facenormals.analyses(list(parts.values())), strict=True))
     out = np.empty((len(examples), facenormals.FEATURES), dtype=np.float32)
+    taught = []
     bar = progress.Progress(len(examples), unit="parts described", enabled=show)
     for i, e in enumerate(examples):
-        if e.source not in parts:
-            try:
-                triangles = facenormals.source_triangles(e.source, "none")
-            except stl.StlError as err:
-                raise data.DataError(str(err)) from None
-            parts[e.source] = triangles, facenormals.analysis(triangles)
-        out[i] = facenormals.turned_features(*parts[e.source], e.augmentation)
+        triangles, analysis = facenormals.turned(parts[e.source], found[e.source], e.augmentation)
+        out[i] = facenormals.features(triangles, analysis)
+        primary = analysis.primary if analysis.primary in classes.CLASSES else e.label
+        plan = (primary, *(d for d in analysis.directions if d != primary))
+        taught.append(replace(e, label=primary, setup_plan=plan))
         bar.update(i + 1)
     bar.close()
-    return out
+    return out, taught
 
 
 def train_baseline(config: BaselineConfig) -> TrainResult:
@@ -56,7 +67,15 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
             f"ones are looked up under the input roots in {config.data / 'sources.json'}, then "
             "the dataset folder)"
         )
-    x = {s: features_of(ready.sets[s], config.progress) for s in data.SPLITS}
+    every = [e for s in data.SPLITS for e in ready.sets[s]]
+    features, taught = features_of(every, config.progress)
+    moved = sum(a.plan != b.plan for a, b in zip(every, taught, strict=True))
+    say(f"face-normal model: the tools change the plan of {moved} of {len(every)} examples")
+    x, start_at = {}, 0
+    for s in data.SPLITS:
+        end = start_at + len(ready.sets[s])
+        x[s], ready.sets[s] = features[start_at:end], taught[start_at:end]
+        start_at = end
     y = {s: data.plan_targets(ready.sets[s]) for s in data.SPLITS}
     tags = dict(FACE_NORMALS.tags) | {"family": FACE_NORMALS.name}
     with tracking.run(config.experiment, tags=tags) as run_id, tracking.scratch_dir() as tmp:
@@ -64,8 +83,8 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
         layout = (
             f"{len(facenormals.NORMAL_BINS)} normal directions x (area + {facenormals.BINS} "
             f"depth bins) + {len(facenormals.AXES)} axes x {facenormals.BINS} inner-wall "
-            f"depth bins + {facenormals.PLAN_FEATURES} from the setup analysis "
-            f"({facenormals.ANALYSIS_SAMPLES} points) = {facenormals.FEATURES}"
+            f"depth bins + {facenormals.PLAN_FEATURES} from the tool-aware setup analysis "
+            f"({ANALYSIS_SAMPLES} points, the default tool library) = {facenormals.FEATURES}"
         )
         log_setup(config, ready, scratch, family=FACE_NORMALS.name, feature_layout=layout)
         net = facenormals.build(config.hidden, config.dropout, plan=True)

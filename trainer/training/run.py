@@ -21,7 +21,7 @@ from trainer.data import dataset as data
 from trainer.data import preprocess
 from trainer.evaluation import evaluate
 from trainer.models.families import Family
-from trainer.tracking import registry
+from trainer.tracking import best, registry
 from trainer.tracking import runs as tracking
 
 
@@ -176,6 +176,9 @@ def finish(
             ready.fingerprints,
             lambda uri: evaluate.score_model(uri, test),
             tags,
+        )
+        best.decide_best(
+            lambda uri: evaluate.score_model(uri, test), ready.fingerprints["test_fingerprint"]
         )
     say(f"test: {score}; {decision}")
     return TrainResult(

@@ -4,7 +4,7 @@ import threading
 
 import bpy
 
-from ..._shared import classes, plans, tools
+from ..._shared import classes, plans, stl, tools
 from ...inference import client, toolaware
 from ...scene import answer as predict
 from ...scene import findings, overlay
@@ -43,8 +43,14 @@ class MILLING_OT_predict(bpy.types.Operator):
         if started is None:
             return {"CANCELLED"}
         obj, triangles = started
+        setting = findings.settings(context.scene, tool_library(context))
+        try:  # the built-in model reads the tool-aware analysis that the panel shows
+            analysis = toolaware.analyse(triangles, setting, predict.BVHCaster).plan
+        except tools.LibraryError:
+            analysis = None  # _show says why; the model runs the default library's
+        mm = triangles * setting.mm_per_unit
         try:
-            answer = predict.answer(triangles, model_settings(context), predict.online_access())
+            answer = predict.answer(mm, model_settings(context), predict.online_access(), analysis)
         except client.ClientError as e:
             return self._failed(context, str(e))
         return self._show(context, obj, triangles, answer)
@@ -58,12 +64,14 @@ class MILLING_OT_predict(bpy.types.Operator):
             return {"CANCELLED"}
         self._obj, self._triangles = started
         png = predict.meta_image(self._triangles)  # bpy: here, not in the thread
+        mm = self._triangles * findings.mm_per_unit(context.scene)
+        mesh = stl.stl_bytes(mm)  # a face-normal model reads the part in mm
         self._outcome = {}
         online = predict.online_access()
 
         def request():
             try:
-                self._outcome["answer"] = client.ask(png, settings, online)
+                self._outcome["answer"] = client.ask(png, settings, online, mesh)
             except client.ClientError as e:
                 self._outcome["error"] = str(e)
 
