@@ -41,7 +41,7 @@ def setup_plans(scores: dict) -> None:
             f"{family:>12} model: unseen multi-side blocks: exact {m['eval_plan_exact']:.1%}, "
             f"primary {m['eval_plan_primary']:.1%}{real}"
         )
-    for name in ("built-in model", "setup analysis"):
+    for name in ("built-in model", "setup analysis", "tool-aware analysis"):
         r = scores["real"][name]
         print(
             f"{name:>18}: real multi-setup parts: exact {r['multi_plan_exact']:.1%}, primary "
@@ -106,6 +106,7 @@ def record(
         ("face-normal model", "face-normal", "face-normal champion"),
         ("built-in model", None, "built-in model"),
         ("setup analysis", None, "setup analysis"),
+        ("tool-aware analysis", None, "tool-aware analysis"),
     )
 
     def metric(test: str, family: str | None, key: str):

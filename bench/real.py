@@ -46,6 +46,8 @@ IMAGE_PX = 300
 """Meta-image size for the image champion: the demo's render size."""
 OVER = "+X-Y-Z"
 """A half turn about X: -Z up."""
+CACHE: dict[str, str] = {}
+"""The built-in model and the face-normal champion share their parts' analyses (main)."""
 CHAMPIONS = {
     "face-normal champion": "models:/milling-directions-face-normals@champion",
     "image champion": "models:/milling-directions@champion",
@@ -58,7 +60,7 @@ def run(*args: str) -> str:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **CACHE},
     )
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -71,8 +73,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 def crown_best(tracking_uri: str, results: dict) -> None:
-    """Record each champion's real-part scores on its version and move the `best` alias to the
-    family that scores best here (trainer/tracking/best.py); one line on stderr says which."""
+    """Record each champion's real-part scores on its version; the best family gets `best`."""
     from trainer.tracking import best, runs  # MLflow: only with --tracking-uri
 
     runs.connect(tracking_uri)
@@ -296,6 +297,8 @@ def main() -> None:
     record.add_option(parser)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.out / "analyses", ignore_errors=True)  # this run's code answers afresh
+    CACHE["MILLING_ANALYSIS_CACHE"] = str((args.out / "analyses").resolve())
     one, multi = cases(read_labels(labels=args.labels), args.out)
     paths = [p for p, _ in one] + [p for p, _ in multi]
     results, seconds = {}, {}

@@ -53,7 +53,13 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         line = next(x for x in real.splitlines() if x.strip().startswith(name))
         assert f"on {5 * one} one-setup cases" in line and f"of {multi} parts" in line, line
     planned = text.split("== setup plans")[1].split("confusion")[0]
-    for name in ("image model", "face-normal model", "built-in model", "setup analysis"):
+    for name in (
+        "image model",
+        "face-normal model",
+        "built-in model",
+        "setup analysis",
+        "tool-aware analysis",
+    ):
         line = next(x for x in planned.splitlines() if x.strip().startswith(name))
         assert "real multi-setup parts: exact " in line and "primary " in line, line
     assert planned.count("unseen multi-side blocks: exact ") == 2
@@ -88,6 +94,7 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         "face-normal model",
         "built-in model",
         "setup analysis",
+        "tool-aware analysis",
     ]
     unseen = text.split("== unseen parts")[1].split("==")[0]
     shown = results.show(glance["rows"][0][3], glance["columns"][3]["format"])

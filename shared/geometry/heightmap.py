@@ -302,6 +302,8 @@ def _rasterise(grid: np.ndarray, side: SideMap, flat: np.ndarray, heights: np.nd
 def _scatter_max(grid: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
     """grid[index] = max(grid[index], values) with repeated indices: np.maximum.at, several
     times faster (sorted by index, then value: each index's last value is its largest)."""
+    if not len(index):
+        return
     order = np.lexsort((values, index))
     index, values = index[order], values[order]
     last = np.append(index[1:] != index[:-1], True)

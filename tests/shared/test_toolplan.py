@@ -119,6 +119,13 @@ def test_the_features_plan_and_the_cut_windows_change_no_answer():
         np.testing.assert_array_equal(window, whole[7:40, 3:25])
 
 
+def test_a_part_without_a_single_wall_edge_on_is_analysed():
+    """A sphere has no face seen edge-on from any side (the height maps draw no wall)."""
+    ball = _triangles(m3.Manifold.sphere(10, 48).translate([10, 10, 10]))
+    found = toolplan.analyse(ball, tools.default_library(), findings=False)
+    assert set(found.plan.directions) == {"+Z", "-Z"} and found.unreached < 1e-3
+
+
 def _fillet_step(radius: float) -> np.ndarray:
     """A block 30 x 20 x 20 with a step 10 deep along Y, its inner edge filleted to `radius`."""
     quarter = m3.CrossSection.circle(radius, 192).translate([15 + radius, 10 + radius])

@@ -42,7 +42,7 @@ def test_a_champion_this_code_cannot_run_is_replaced_and_named(tmp_path):
     import pytest
 
     from samples.meshes import wedge
-    from shared.facenormals import FEATURES
+    from shared.facenormals import FEATURES, PLAN_BLOCK
     from trainer.models.families import FACE_NORMALS, ModelMismatchError
 
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -52,7 +52,8 @@ def test_a_champion_this_code_cannot_run_is_replaced_and_named(tmp_path):
     client.create_registered_model(name)
     old = {"test_fingerprint": "same", "test_accuracy": "0.99", "test_macro_f1": "0.99"}
     client.create_model_version(name, source=str(tmp_path), tags=old)  # no features tag
-    client.create_model_version(name, source=str(tmp_path), tags={"features": str(FEATURES)})
+    current = {"features": str(FEATURES), "plan_block": PLAN_BLOCK}
+    client.create_model_version(name, source=str(tmp_path), tags=current)
     client.set_registered_model_alias(name, "champion", "1")
     moved, decision = registry.decide_champion(
         "2", registry.Score(0.9, 0.9), "same", lambda uri: registry.Score(1, 1), name
@@ -62,6 +63,9 @@ def test_a_champion_this_code_cannot_run_is_replaced_and_named(tmp_path):
         f"trained on an unrecorded number of mesh features and this code computes {FEATURES}"
         in decision
     )
-    assert FACE_NORMALS.prepare_batch([wedge()], {"features": FEATURES}).shape == (1, FEATURES)
+    assert FACE_NORMALS.prepare_batch([wedge()], current).shape == (1, FEATURES)
     with pytest.raises(ModelMismatchError, match="train it again"):
         FACE_NORMALS.prepare_batch([np.asarray(wedge())], {})
+    # one that read the zero-radius analysis (before the tool-aware plans) is refused too
+    with pytest.raises(ModelMismatchError, match="came from the zero-radius analysis"):
+        FACE_NORMALS.prepare_batch([np.asarray(wedge())], {"features": FEATURES})

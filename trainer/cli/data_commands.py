@@ -52,7 +52,8 @@ def add_commands(command) -> dict:
     label = command(
         "label",
         "label a folder of real parts with the geometric setup analysis",
-        "Analyse every STL file in DIR (`python -m blender_addon setups`) and write "
+        "Analyse every STL file in DIR (`python -m blender_addon setups`, with the default tool "
+        "library unless --tools says otherwise) and write "
         "DIR/labels.csv (file,label,why,turn,source: the parts that need one setup, for "
         "`render --labels`) and DIR/setups.csv (every part's plan). A part milled from -Z "
         "only is turned into DIR/turned/ so that its side is +Z; parts that need several "
@@ -64,6 +65,16 @@ def add_commands(command) -> dict:
         default="box",
         help="what the parts are cut from: box, bar:x|y|z, bar:AXIS:U,V,R or a stock STL "
         "(default: %(default)s)",
+    )
+    label.add_argument(
+        "--tools",
+        default="default",
+        metavar="FILE.toml|default|none",
+        help="the tool library the plans must hold for (default: %(default)s, the shop set of "
+        "flat and ball end mills; none: the zero-radius analysis)",
+    )
+    label.add_argument(
+        "--units", choices=("mm", "in"), default="mm", help="what the parts' numbers mean"
     )
     label.add_argument("--overwrite", action="store_true", help="replace DIR/labels.csv")
     label.add_argument(
@@ -78,7 +89,7 @@ def add_commands(command) -> dict:
 def _label(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from trainer.synth.label import label
 
-    result = label(args.folder, args.stock, args.overwrite, args.plans)
+    result = label(args.folder, args.stock, args.overwrite, args.plans, args.tools, args.units)
     for line in result.failed:
         print(f"error: {line}", file=sys.stderr)
     for name, plan in result.multi.items():

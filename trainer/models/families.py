@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.facenormals import FEATURES
+from shared.facenormals import FEATURES, PLAN_BLOCK
 from trainer.config import MODEL_NAME
 from trainer.data import inputs
 from trainer.errors import TrainerError
@@ -92,8 +92,14 @@ class FaceNormalFamily(Family):
 
     def cannot_run(self, config):
         got = config.get("features")
-        if got is not None and int(got) == FEATURES:
+        block = config.get("plan_block", "zero-radius")
+        if got is not None and int(got) == FEATURES and block == PLAN_BLOCK:
             return ""
+        if got is not None and int(got) == FEATURES:
+            return (
+                f"the model's plan features came from the {block} analysis and this code reads "
+                f"the {PLAN_BLOCK} one: train it again (python -m trainer baseline)"
+            )
         read = "an unrecorded number of" if got is None else str(got)
         return (
             f"the model was trained on {read} mesh features and this code computes {FEATURES}: "

@@ -49,10 +49,17 @@ class LabelResult:
 
 
 def label(
-    folder: Path, stock: str = "box", overwrite: bool = False, with_plans: bool = False
+    folder: Path,
+    stock: str = "box",
+    overwrite: bool = False,
+    with_plans: bool = False,
+    tools: str = "default",
+    units: str = "mm",
 ) -> LabelResult:
-    """Analyse every STL and STEP file in `folder`; write labels.csv, setups.csv and turned/
-    there (`with_plans`: multi-setup parts in labels.csv too, with a plan column)."""
+    """Analyse every STL and STEP file in `folder` (the tool-aware analysis with `tools`, a
+    library file, `default` or `none`: the zero-radius one; the parts' numbers in `units`);
+    write labels.csv, setups.csv and turned/ there (`with_plans`: multi-setup parts in
+    labels.csv too, with a plan column)."""
     if not folder.is_dir():
         raise LabelError(f"{folder}: not a folder")
     files = sorted(
@@ -64,7 +71,9 @@ def label(
         raise LabelError(f"{folder / 'labels.csv'}: exists; use --overwrite to replace it")
     result, labels, plans = LabelResult(), [], []
     with tempfile.TemporaryDirectory(prefix="milling-label-") as meshes:
-        for path, answer in _analyse(files, stock, Path(meshes)):
+        for path, answer in _analyse(
+            files, stock, Path(meshes), ("--tools", tools, "--units", units)
+        ):
             _one(folder, path, answer, Path(meshes), result, labels, plans, with_plans)
     _write(folder / "setups.csv", SETUP_COLUMNS, plans)
     if with_plans:
@@ -112,10 +121,8 @@ def _one(
         result.multi[path.name] = plan.directions
 
 
-def _analyse(files: list[Path], stock: str, meshes: Path):
-    # the zero-radius analysis: the learned models and their synthetic labels have not yet
-    # moved to the tool-aware one (issue 34)
-    command = [sys.executable, "-m", "blender_addon", "setups", "--json", "--tools", "none"]
+def _analyse(files: list[Path], stock: str, meshes: Path, tools: tuple[str, ...]):
+    command = [sys.executable, "-m", "blender_addon", "setups", "--json", *tools]
     command += ["--stock", stock]
     command += ["--mesh-out", str(meshes)]
     done = subprocess.run([*command, *map(str, files)], capture_output=True, text=True)

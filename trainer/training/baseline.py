@@ -112,5 +112,6 @@ def train_baseline(config: BaselineConfig) -> TrainResult:
             probabilities,
             hidden=config.hidden,
             features=facenormals.FEATURES,
+            plan_block=facenormals.PLAN_BLOCK,
             plan=True,
         )
