@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from samples.datasets import meta_image, write_dataset
 from shared import classes, manifest, plans, png, rotations
 from shared.facenormals import forward, read_weights, shape_features
-from shared.geometry.stl import read_stl
+from shared.geometry.stl import read_stl, stl_bytes
 from trainer.config import MODEL_NAME, BaselineConfig
 from trainer.data.dataset import DataError
 from trainer.models import facemodel as facenormals
@@ -198,7 +198,9 @@ def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):
     loaded, _, version = registry.load(registry.champion_uri(FACE_NORMALS.registered_name))
     assert tracking.family(loaded) is FACE_NORMALS and version == "1"
     examples = result.test_examples[:6]
-    inputs = FACE_NORMALS.example_inputs(examples)
+    inputs = [
+        stl_bytes(facenormals.source_triangles(e.source, e.augmentation)) for e in examples
+    ]  # STL bytes, as a client sends them
     from_registry = tracking.predict_output(loaded, inputs)
     features = np.stack(
         [
@@ -213,8 +215,8 @@ def test_registry_model_takes_stl_bytes_and_matches_training(baseline_run):
     table = loaded.predict(pd.DataFrame({"mesh": inputs}))
     expected = plans.answered(*plans.split(trained))
     assert [plans.parse(t) for t in table["plan"]] == expected
-    stl_bytes = [Path(e.source).read_bytes() for e in examples if e.augmentation == "none"]
-    assert tracking.predict_probabilities(loaded, stl_bytes).shape == (len(stl_bytes), 5)
+    raw = [Path(e.source).read_bytes() for e in examples if e.augmentation == "none"]
+    assert tracking.predict_probabilities(loaded, raw).shape == (len(raw), 5)
 
 
 def test_predict_and_evaluate_commands_with_the_face_normal_model(baseline_run, part_files):
@@ -305,12 +307,7 @@ def test_builtin_export_runs_in_numpy_as_keras_does(baseline_run, tmp_path):
     assert [list(k.shape) for k, _ in layers] == meta["layers"]
     loaded, _, _ = registry.load(registry.champion_uri(FACE_NORMALS.registered_name))
     examples = result.test_examples
-    keras_answers = tracking.predict_output(loaded, FACE_NORMALS.example_inputs(examples))
+    inputs = FACE_NORMALS.example_inputs(examples)  # the features, each part analysed once
+    keras_answers = tracking.predict_output(loaded, inputs)
     assert keras_answers.shape[1] == 11 and [list(k.shape) for k, _ in layers][-1] == [64, 11]
-    features = np.stack(
-        [
-            facenormals.features(facenormals.source_triangles(e.source, e.augmentation))
-            for e in examples
-        ]
-    )
-    np.testing.assert_allclose(forward(layers, features), keras_answers, atol=1e-5)
+    np.testing.assert_allclose(forward(layers, np.stack(inputs)), keras_answers, atol=1e-5)

@@ -150,11 +150,11 @@ def evaluate_model(
     model, uri, version = registry.load(model_uri)
     family = tracking.family(model)
     y = np.array([e.y for e in dataset.examples])
+    inputs = family.example_inputs(dataset.examples)  # a mesh model analyses each part once
     bar = Progress(len(y), unit="images scored", enabled=progress)
     chunks = []
     for i in range(0, len(y), batch):
-        chunk = dataset.examples[i : i + batch]
-        chunks.append(tracking.predict_output(model, family.example_inputs(chunk)))
+        chunks.append(tracking.predict_output(model, inputs[i : i + batch]))
         bar.update(min(i + batch, len(y)))
     bar.close()
     output = np.concatenate(chunks)

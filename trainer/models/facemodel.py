@@ -115,6 +115,15 @@ def analyses(meshes: list[np.ndarray]) -> list[setups.Analysis]:
         return list(pool.map(analysis, meshes))
 
 
+def described(examples: list) -> list[tuple[np.ndarray, setups.Analysis]]:
+    """Each dataset example's part turned as its augmentation says, with its analysis: each
+    source part analysed once (its turns turn the analysis), in threads."""
+    sources = list(dict.fromkeys(e.source for e in examples))
+    parts = {s: source_triangles(s, "none") for s in sources}
+    found = dict(zip(sources, analyses(list(parts.values())), strict=True))
+    return [turned(parts[e.source], found[e.source], e.augmentation) for e in examples]
+
+
 def mesh_features(meshes: list) -> np.ndarray:
     """(N, FEATURES) of STL bytes or (N, 3, 3) triangle arrays."""
     parts = [

@@ -80,7 +80,9 @@ class FaceNormalFamily(Family):
         return inputs.meshes(paths)
 
     def example_inputs(self, examples):
-        return [facenormals.source_triangles(e.source, e.augmentation) for e in examples]
+        """The examples' features themselves (1-D arrays): each part analysed once, not once
+        per turn as its turned meshes would be."""
+        return [facenormals.features(*part) for part in facenormals.described(examples)]
 
     def logged_example(self, example):
         return Path(example.source).read_bytes()
@@ -88,6 +90,8 @@ class FaceNormalFamily(Family):
     def prepare_batch(self, values, config):
         if why := self.cannot_run(config):
             raise ModelMismatchError(why)
+        if values and all(np.ndim(v) == 1 for v in values):  # features (example_inputs)
+            return np.stack(values).astype(np.float32)
         return facenormals.mesh_features(values)
 
     def cannot_run(self, config):

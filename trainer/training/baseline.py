@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from shared import classes, progress, stl
+from shared import classes, stl
 from shared.facenormals import ANALYSIS_SAMPLES
 from trainer.config import BaselineConfig
 from trainer.console import say
@@ -31,25 +31,19 @@ def features_of(examples: list[data.Example], show: bool) -> tuple[np.ndarray, l
     examples with the answer the model learns: the tool-aware analysis' plan of the turned
     part (what a real cutter needs), its primary setup as the label where that is one of the
     five classes (else the example's own label first)."""
-    sources = list(dict.fromkeys(e.source for e in examples))
+    if show:
+        say(f"analysing {len({e.source for e in examples})} parts with the default tool library")
     try:
-        parts = {s: facenormals.source_triangles(s, "none") for s in sources}
+        parts = facenormals.described(examples)
     except stl.StlError as err:
         raise data.DataError(str(err)) from None
-    if show:
-        say(f"analysing {len(parts)} parts with the default tool library")
-    found = dict(zip(sources, facenormals.analyses(list(parts.values())), strict=True))
     out = np.empty((len(examples), facenormals.FEATURES), dtype=np.float32)
     taught = []
-    bar = progress.Progress(len(examples), unit="parts described", enabled=show)
-    for i, e in enumerate(examples):
-        triangles, analysis = facenormals.turned(parts[e.source], found[e.source], e.augmentation)
+    for i, (e, (triangles, analysis)) in enumerate(zip(examples, parts, strict=True)):
         out[i] = facenormals.features(triangles, analysis)
         primary = analysis.primary if analysis.primary in classes.CLASSES else e.label
         plan = (primary, *(d for d in analysis.directions if d != primary))
         taught.append(replace(e, label=primary, setup_plan=plan))
-        bar.update(i + 1)
-    bar.close()
     return out, taught
 
 
