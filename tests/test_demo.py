@@ -74,7 +74,8 @@ def test_demo_runs_every_stage_and_prints_the_table(tmp_path):
         assert stage in text.split("== stage times")[1]
     assert "mlflow ui --backend-store-uri sqlite:///" in text
     # bench/real.py recorded each champion's real-part scores and gave the better one `best`
-    client = MlflowClient(f"sqlite:///{tmp_path / 'demo' / 'mlflow.db'}")
+    store = f"sqlite:///{tmp_path / 'demo' / 'mlflow.db'}"
+    client = MlflowClient(store, registry_uri=store)
     names = ("milling-directions", "milling-directions-face-normals")
     champions = {n: client.get_model_version_by_alias(n, "champion") for n in names}
     real = {

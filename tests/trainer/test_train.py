@@ -124,8 +124,8 @@ def test_run_records_everything(runs):
 def test_registry_model_predicts_what_the_trained_model_predicted(runs):
     good = runs["good"]
     images = [e.path.read_bytes() for e in good.test_examples]
-    model, uri, version = registry.load()  # the champion
-    assert (uri, version) == ("models:/milling-directions@champion", "2")
+    model, uri, version = registry.load()  # the best model: the only family's champion
+    assert (uri, version) == ("models:/milling-directions@best", "2")
     served = tracking.predict_probabilities(model, images)
     in_memory = good.model.predict(preprocess.prepare(images, 64), verbose=0).astype(np.float64)
     # Same weights, same preprocessing: the same labels, and probabilities equal up to float32

@@ -315,6 +315,8 @@ def promote(version: str, name: str = MODEL_NAME) -> str:
     with _champion_lock(name):
         previous = champion_version(name)
         client.set_registered_model_alias(name, CHAMPION, version)
+        if best_uri() == f"models:/{name}@{BEST}":  # the best family's champion moved
+            client.set_registered_model_alias(name, BEST, version)
     decision = f"v{version} promoted by hand (previous champion: v{previous or 'none'})"
     client.set_model_version_tag(name, version, "champion_decision", decision)
     return decision
