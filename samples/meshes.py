@@ -104,6 +104,10 @@ BAD = {
     ),
     "count smaller than file": (GOOD[:80] + struct.pack("<I", 3) + GOOD[84:], "not an STL file"),
     "solid header, truncated": (b"solid x" + GOOD[7:300], "truncated or corrupt binary STL"),
+    "a text file renamed .stl": (
+        b"Order 1034: three brackets, 6061, anodised black.\n" * 80,
+        "not an STL file: it is text",
+    ),
     "ascii garbage": (
         ASCII.replace(b"vertex", b"vortex", 1),
         "line 4: expected 'vertex', got 'vortex'",

@@ -48,6 +48,8 @@ class Row:
     """For a correction: the model's answer it corrects (`-Y 0.62 builtin:face-normals v1-...`)."""
 
 
+FEEDBACK = "feedback"
+"""The `origin` of a part a user corrected in Blender."""
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Row))
 REQUIRED: tuple[str, ...] = ("image", "label", "part_id", "source", "augmentation")
 

@@ -1,24 +1,22 @@
-"""Predict the milling direction of a mesh object or an STL part: render its meta-image in
-memory, ask the model, and show the answer (its setup plan: one numbered arrow per setup) on
-the part. The panel's button and
-`python -m blender_addon predict` run this same code."""
+"""Predict the milling directions of a mesh object or an STL part: its triangles, its
+meta-image rendered in memory, and the model's answer. The panel's button and
+`python -m blender_addon predict` run this same code (the viewport draws the answer:
+ui/viewport.py; Add as Objects makes it geometry: objects.py)."""
 
 from __future__ import annotations
 
-import math
-
 import bpy
 import numpy as np
-from mathutils import Matrix, Vector
+from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
-from .._shared import classes, metaimage, setups, stl
+from .._shared import metaimage, setups, stl
 from ..inference import client
 from ..render.engines import open_renderer
 from .selection import object_mesh
 
 ARROW_TAG = "milling_arrow"
-"""Custom property that marks the add-on's arrow; the only object prediction adds or removes."""
+"""Custom property that marks what Add as Objects made (arrows, numbers, coloured faces)."""
 
 
 class PredictError(ValueError):
@@ -72,10 +70,11 @@ def answer(
 # -- showing the answer ---------------------------------------------------------------------
 
 
-def remove_arrows(tag: str = ARROW_TAG) -> None:
-    """Remove every arrow, setup number and overlay the add-on made (those with `tag`) and
-    their data and materials; nothing else."""
-    for obj in [o for o in bpy.data.objects if o.get(tag)]:
+def remove_arrows(tag: str = ARROW_TAG, part: str | None = None) -> None:
+    """Remove the arrows, numbers and faces Add as Objects made (of `part`, or of every part)
+    and their data and materials; nothing else."""
+    made = [o for o in bpy.data.objects if o.get(tag)]
+    for obj in [o for o in made if part is None or o.get("milling_part") == part]:
         data = obj.data
         materials = list(getattr(data, "materials", None) or [])
         bpy.data.objects.remove(obj)
@@ -96,13 +95,6 @@ def follow_parts(scene: bpy.types.Scene, depsgraph=None) -> None:
             hidden = part is None or not part.visible_get()
             if obj.hide_get() != hidden:  # only a change: setting it updates the depsgraph
                 obj.hide_set(hidden)
-
-
-def confidence_colour(confidence: float) -> tuple[float, float, float, float]:
-    """Red for a guess (1/5, chance), through amber, to green for a sure answer."""
-    t = min(max((confidence - 0.2) / 0.8, 0.0), 1.0)
-    red, green = np.array([0.9, 0.1, 0.05]), np.array([0.1, 0.75, 0.15])
-    return (*map(float, red + (green - red) * t), 1.0)
 
 
 def with_shares(triangles: np.ndarray, answer: client.Prediction) -> client.Prediction:
@@ -136,101 +128,3 @@ class BVHCaster:
         d, cast = Vector(np.asarray(direction, dtype=float)), self.tree.ray_cast
         hits = (cast(o, d)[3] for o in np.asarray(origins).tolist())
         return np.array([np.inf if h is None else h for h in hits], dtype=float)
-
-
-def show_arrow(
-    scene: bpy.types.Scene, part: bpy.types.Object, triangles: np.ndarray, answer: client.Prediction
-) -> list[bpy.types.Object]:
-    """Replace the arrows: one per setup of the plan (the answer's label alone for a model
-    without a plan head), each from its side towards the part, numbered from 1 (the primary),
-    coloured by its probability. Returns the arrows, primary first."""
-    remove_arrows()
-    steps = [(s.direction, s.probability) for s in answer.plan] or [
-        (answer.label, answer.confidence)
-    ]
-    steps[0] = (steps[0][0], answer.confidence)  # the primary: the 5-class answer's confidence
-    points = triangles.reshape(-1, 3)
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    centre, half = (lo + hi) / 2, (hi - lo) / 2
-    radius = float(np.linalg.norm(half))
-    arrows = []
-    for number, (direction, probability) in enumerate(steps, start=1):
-        side = np.asarray(classes.direction(direction), dtype=float)  # in the part's frame
-        tip_local = centre + side * (float(np.abs(side) @ half) + 0.1 * radius)
-        tail_local = tip_local + side * 0.8 * radius
-        world = part.matrix_world
-        tip, tail = world @ Vector(tip_local), world @ Vector(tail_local)
-        colour = confidence_colour(probability)
-        name = "Milling Direction" if len(steps) == 1 else f"Milling Setup {number}"
-        arrow = _arrow(scene, name, tip, tail, colour)
-        arrow["milling_part"], arrow["milling_label"] = part.name, direction
-        arrow["milling_setup"] = number
-        if len(steps) > 1:
-            beyond = world @ Vector(tail_local + side * 0.15 * radius)
-            facing = (tail - tip).normalized()
-            size = 0.25 * (tail - tip).length / 0.8
-            _number(scene, number, beyond, facing, size, colour, part.name)
-        arrows.append(arrow)
-    return arrows
-
-
-def _material(name: str, colour) -> bpy.types.Material:
-    # Solid view (the default shading) shows a material's viewport colour, not the object's.
-    material = bpy.data.materials.new(name)
-    material.diffuse_color = colour
-    return material
-
-
-def _arrow(scene, name: str, tip: Vector, tail: Vector, colour) -> bpy.types.Object:
-    length = (tip - tail).length
-    mesh = bpy.data.meshes.new(name)
-    verts, faces = _arrow_geometry(length)
-    mesh.from_pydata(verts, [], faces)
-    mesh.update()
-    arrow = bpy.data.objects.new(name, mesh)
-    rotation = Vector((0.0, 0.0, 1.0)).rotation_difference(tip - tail).to_matrix().to_4x4()
-    arrow.matrix_world = Matrix.Translation(tail) @ rotation
-    arrow[ARROW_TAG] = True
-    mesh.materials.append(_material(name, colour))
-    arrow.color = colour
-    arrow.show_in_front = True
-    arrow.hide_select = True
-    scene.collection.objects.link(arrow)
-    return arrow
-
-
-def _number(
-    scene, number: int, at: Vector, facing: Vector, size: float, colour, part: str = ""
-) -> bpy.types.Object:
-    """The setup's number beyond its arrow's tail, read from the side the tool comes from."""
-    text = bpy.data.curves.new(f"Milling Setup {number} Number", "FONT")
-    text.body, text.size, text.align_x, text.align_y = str(number), size, "CENTER", "CENTER"
-    text.materials.append(_material(f"Milling Setup {number}", colour))
-    obj = bpy.data.objects.new(f"Milling Setup {number} Number", text)
-    turn = Vector((0.0, 0.0, 1.0)).rotation_difference(facing).to_matrix().to_4x4()
-    obj.matrix_world = Matrix.Translation(at) @ turn
-    obj[ARROW_TAG] = True
-    obj.show_in_front, obj.hide_select, obj.color = True, True, colour
-    obj["milling_part"] = part
-    scene.collection.objects.link(obj)
-    return obj
-
-
-def _arrow_geometry(length: float, segments: int = 16) -> tuple[list, list]:
-    """An arrow along +Z from 0 (tail) to `length` (tip): a shaft and a cone."""
-    r, head, shaft = 0.04 * length, 0.1 * length, 0.7 * length
-    ring = [
-        (math.cos(2 * math.pi * i / segments), math.sin(2 * math.pi * i / segments))
-        for i in range(segments)
-    ]
-    verts = [(r * x, r * y, 0.0) for x, y in ring] + [(r * x, r * y, shaft) for x, y in ring]
-    verts += [(head * x, head * y, shaft) for x, y in ring] + [(0.0, 0.0, length), (0.0, 0.0, 0.0)]
-    tip, bottom = 3 * segments, 3 * segments + 1
-    faces = []
-    for i in range(segments):
-        j = (i + 1) % segments
-        faces.append((i, j, segments + j, segments + i))  # shaft side
-        faces.append((2 * segments + i, 2 * segments + j, tip))  # cone
-        faces.append((j, i, bottom))  # tail cap
-        faces.append((segments + i, segments + j, 2 * segments + j, 2 * segments + i))  # collar
-    return verts, faces

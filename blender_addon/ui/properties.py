@@ -6,17 +6,13 @@ from pathlib import Path
 import bpy
 from bpy.props import (
     BoolProperty,
-    CollectionProperty,
     EnumProperty,
     FloatProperty,
-    FloatVectorProperty,
     IntProperty,
     StringProperty,
 )
 
 from .._shared import classes, metaimage
-from ..scene.overlay import toggled
-from .preferences import tool_library
 
 UNLABELLED = "NONE"
 LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for training")] + [
@@ -24,16 +20,6 @@ LABEL_ITEMS = [(UNLABELLED, "Unlabelled", "No label: for prediction, not for tra
 ]
 TEMP_FOLDER = "milling_meta_images"
 """Where a relative output folder goes while the .blend file is unsaved (in the temp folder)."""
-
-
-class MillingFinding(bpy.types.PropertyGroup):
-    """One design finding of the last answer's tool-aware analysis."""
-
-    kind: StringProperty(options=set())
-    share: FloatProperty(options=set())
-    message: StringProperty(options=set())
-    faces: StringProperty(options=set())
-    """The part's polygon indices it concerns, space-separated."""
 
 
 class MillingSceneProperties(bpy.types.PropertyGroup):
@@ -74,10 +60,11 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     show_setups: BoolProperty(
         name="Colour Faces by Setup",
         description=(
-            "Colour the predicted part's machined faces by the setup whose tools mill them "
-            "(the tool-aware analysis of the part), faces no tool of the plan reaches in "
-            "magenta, and each design finding's faces in its own colour"
+            "Colour each answered part's machined faces in the colour of the setup whose "
+            "tools mill them, and in red what no tool of the plan reaches (drawn over the "
+            "viewport: nothing is added to the scene)"
         ),
+        default=True,
         update=lambda props, context: _overlay_toggled(props, context),
     )
     # Run-time state drawn by the panel (not animatable).
@@ -86,29 +73,19 @@ class MillingSceneProperties(bpy.types.PropertyGroup):
     progress: FloatProperty(min=0.0, max=1.0, options=set())
     job_status: StringProperty(options=set())  # progress while it runs, then its report
     job_error: BoolProperty(options=set())
-    # The last prediction.
+    # The last Predict's line (the answers themselves are kept on their parts: scene/stored.py).
     status: StringProperty(options=set())
     status_error: BoolProperty(options=set())
     predicting: BoolProperty(options=set())
-    prediction_part: StringProperty(options=set())
-    prediction_label: StringProperty(options=set())
-    prediction_plan: StringProperty(options=set())
-    """The setup plan, one setup a line (`1. +Z (82 % of the machined area)`); '' for none."""
-    prediction_model: StringProperty(options=set())
-    """The model that gave the last answer (`builtin:face-normals v1-...`)."""
-    prediction_legend: StringProperty(options=set())
-    """What the overlay's colours mean (`1. +Z blue  2. -Z orange  undercut magenta`)."""
-    prediction_probabilities: FloatVectorProperty(
-        size=len(classes.CLASSES), min=0.0, max=1.0, options=set()
-    )
-    prediction_warning: StringProperty(options=set())
-    """A line about the part's size in the scene's units, or the tool library; '' for none."""
-    findings: CollectionProperty(type=MillingFinding, options=set())
-    findings_index: IntProperty(options=set())
+    finding_index: IntProperty(min=0, options=set())
+    """The finding whose message the Findings panel shows (the last one selected)."""
 
 
 def _overlay_toggled(props, context) -> None:
-    toggled(props, context, tool_library(context))
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
 
 
 def output_folder(raw: str) -> Path:

@@ -117,6 +117,8 @@ def _read(f, size: int, path, max_triangles: int) -> Mesh:
 def _not_stl_reason(head: bytes, size: int) -> str:
     if size < _HEADER + 4:
         return f"not an STL file: {size} bytes is shorter than a binary STL header (84 bytes)"
+    if not _looks_binary(head):  # a binary STL's triangle count is never four letters
+        return "not an STL file: it is text, and ASCII STL starts with 'solid'"
     count = int.from_bytes(head[_HEADER : _HEADER + 4], "little")
     expected = _HEADER + 4 + _RECORD * count
     if expected > size:

@@ -53,14 +53,13 @@ facts["active"] = bpy.context.view_layer.objects.active.name
 facts["backend"] = bpy.context.preferences.addons[module].preferences.backend
 facts["predict"] = call(bpy.ops.milling.predict)
 facts["predict_status"] = [scene.milling.status, scene.milling.status_error]
-facts["predicted"] = [scene.milling.prediction_label, list(scene.milling.prediction_probabilities)]
-arrow = next(o for o in bpy.data.objects if o.get("milling_arrow"))
+answer = sys.modules[module + ".scene.stored"].load(bpy.context.active_object)
+facts["predicted"] = [answer.label, answer.probabilities, list(answer.plan), answer.model]
+facts["objects_after_predict"] = sorted(o.name for o in bpy.data.objects)
+facts["add_objects"] = call(bpy.ops.milling.add_objects)
+arrow = next(o for o in bpy.data.objects if o.get("milling_setup"))
 facts["arrow_colours"] = [list(arrow.data.materials[0].diffuse_color), list(arrow.color)]
-facts["confidence_colour"] = list(
-    sys.modules[module + ".scene.answer"].confidence_colour(
-        max(scene.milling.prediction_probabilities)
-    )
-)
+facts["setup_colour"] = list(sys.modules[module + ".scene.marks"].setup_colour(0))
 
 scene.milling.input_dir = str(work / "parts")
 scene.milling.output_dir = str(work / "folder")

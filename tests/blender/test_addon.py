@@ -61,15 +61,16 @@ def test_built_zip_installs_and_its_operators_run(tmp_path):
 
     # the first Predict: the built-in model answers, no server or trainer set up
     assert facts["backend"] == "BUILTIN" and facts["predict"] == [["FINISHED"], ""]
-    label, probabilities = facts["predicted"]
-    assert label in CLASSES
-    status, status_error = facts["predict_status"]
-    assert status.startswith("Answered by builtin:face-normals v")  # the answer: its own line
-    assert not status_error
+    label, probabilities, plan, model = facts["predicted"]
+    assert label in CLASSES and plan[0] == label and model.startswith("built-in model (v")
+    assert facts["predict_status"] == ["", False]  # the Answer panel shows the answer
     assert abs(sum(probabilities) - 1) < 1e-5
+    assert "good" in facts["objects_after_predict"]
+    assert not any("Setup" in n for n in facts["objects_after_predict"])  # drawn, not objects
+    assert facts["add_objects"] == [["FINISHED"], ""]  # unless asked for
     material_colour, object_colour = facts["arrow_colours"]
     for colour in (material_colour, object_colour):  # the material's: what Solid view shows
-        assert np.allclose(colour, facts["confidence_colour"], atol=1e-6)
+        assert np.allclose(colour, facts["setup_colour"], atol=1e-6)
     assert facts["render_selected"] == [["FINISHED"], ""]
     assert facts["scene_untouched"] and facts["scenes"] == ["Scene"]
     image = load(tmp_path / "selected" / "Cube.png")
@@ -107,3 +108,42 @@ def test_blenders_own_validator_accepts_the_zip(tmp_path):
     assert result.returncode == 0 and "FATAL" not in result.stdout + result.stderr, (
         result.stdout + result.stderr
     )
+
+
+def test_the_zip_builds_with_python_alone(tmp_path):
+    """`make addon` on a fresh clone: no numpy, bpy or trainer, and the zip is whole."""
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nfor m in ('numpy', 'bpy', 'tensorflow', 'keras', 'mlflow', 'trainer'):\n"
+        "    sys.modules[m] = None  # import fails\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    out = tmp_path / "dist"
+    done = subprocess.run(
+        [sys.executable, "-m", "blender_addon.package", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (made,) = out.iterdir()  # the zip alone: no temporary file left
+    assert done.stdout.strip() == str(made) and made.suffix == ".zip"
+    import zipfile
+
+    names = zipfile.ZipFile(made).namelist()
+    assert names == zipfile.ZipFile(build_zip(tmp_path / "again")).namelist()
+    assert "blender_manifest.toml" in names and "shared/classes.py" in names
+    (out / "blocked").mkdir()
+    failed = subprocess.run(
+        [sys.executable, "-m", "blender_addon.package", "--out", str(out / made.name)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert failed.returncode == 1 and failed.stderr.startswith(f"error: {out / made.name}: ")
+    assert "Traceback" not in failed.stderr

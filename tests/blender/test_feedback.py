@@ -9,55 +9,71 @@ from shared import manifest, png
 from shared.geometry.stl import read_stl, write_stl
 from trainer.synth import multiside
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.trainer]
 
 
-def _predict_part(tmp_path, name: str, seed: int):
+def _predict_part(tmp_path, name: str, seed: int, sides: int = 2):
     import bpy
 
     path = tmp_path / f"{name}.stl"
-    write_stl(path, multiside.build(np.random.default_rng(seed), "+Z", 2)[0])
+    write_stl(path, multiside.build(np.random.default_rng(seed), "+Z", sides)[0])
     assert bpy.ops.milling.import_stl(filepath=str(path)) == {"FINISHED"}
     assert bpy.ops.milling.predict() == {"FINISHED"}
     return bpy.context.view_layer.objects.active
 
 
-def test_a_correction_is_recorded_as_a_dataset_row_and_the_next_run_learns_it(addon, tmp_path):
+def test_a_corrected_plan_is_recorded_and_the_next_run_learns_it(addon, tmp_path):
+    """Correct the Plan on a three-setup part: the sides in order, -Z first (the part is
+    recorded turned over), then a change of mind; both models' training reads the plan."""
     import bpy
 
+    from blender_addon.scene import stored
     from trainer.config import TrainConfig
+    from trainer.data import dataset as data
     from trainer.tracking import runs as tracking
+    from trainer.training.baseline import features_of
     from trainer.training.train import train
 
     corrections = tmp_path / "corrections"
     addon.corrections_dir = str(corrections)
     props = bpy.context.scene.milling
     props.size = 100
-    with pytest.raises(RuntimeError, match="predict a part first"):
-        props.prediction_label = ""
-        bpy.ops.milling.correct(direction="-X")
+    for obj in bpy.context.view_layer.objects:
+        obj.select_set(False)
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="poll"):  # nothing predicted: nothing to correct
+        bpy.ops.milling.correct(plan="+Z")
     assert not corrections.exists()
-    part = _predict_part(tmp_path, "Part Studio 1 - Part 1(4)", 1)
-    said = props.prediction_label
-    assert bpy.ops.milling.correct(direction="-X") == {"FINISHED"}
-    assert bpy.ops.milling.correct(direction="+Y") == {"FINISHED"}  # changed my mind: the last
+    part = _predict_part(tmp_path, "Part Studio 1 - Part 1(4)", 1, sides=3)
+    said = stored.load(part)
+    assert len(said.plan) == 3
+    with pytest.raises(RuntimeError, match="a direction is repeated"):
+        bpy.ops.milling.correct(setup_1="+Z", setup_2="+Z")
+    assert not (corrections / manifest.FILENAME).exists()  # nothing half-written
+    assert bpy.ops.milling.correct(setup_1="-Z", setup_2="+Z", setup_3="+X") == {"FINISHED"}
     (row,) = manifest.read(corrections / manifest.FILENAME)
-    assert (row.label, row.origin) == ("+Y", "feedback")
-    assert row.part_id == "Part Studio 1 - Part 1(4)"  # as Render Folder names its file
-    assert row.answered.startswith(f"{said} ") and "builtin:face-normals v" in row.answered
-    assert png.read_header((corrections / row.image).read_bytes())[:2] == (100, 100)
+    assert (row.label, row.plan, row.origin) == ("+Z", "+Z -Z +X", "feedback")  # turned over
     copy = read_stl(corrections / row.source).triangles
-    assert len(copy) == len(part.data.polygons) and "Recorded" in props.status
+    original = np.array([p.co[:] for p in part.data.vertices])
+    assert copy.reshape(-1, 3)[:, 2].max() == pytest.approx(-original[:, 2].min(), abs=1e-5)
+    assert "turned over" in props.status
+    assert bpy.ops.milling.correct(plan="+Y -Y +Z") == {"FINISHED"}  # changed my mind: the last
+    (row,) = manifest.read(corrections / manifest.FILENAME)
+    assert (row.label, row.plan) == ("+Y", "+Y -Y +Z")
+    assert row.part_id == "Part Studio 1 - Part 1(4)"  # as Render Folder names its file
+    assert row.answered.startswith(f"{said.label} ") and "built-in model (v" in row.answered
+    assert png.read_header((corrections / row.image).read_bytes())[:2] == (100, 100)
     for name, seed in (("second", 2), ("third", 3)):
         _predict_part(tmp_path, name, seed)
-        assert bpy.ops.milling.correct(direction="+X") == {"FINISHED"}
+        assert bpy.ops.milling.correct(plan="+X") == {"FINISHED"}
     assert len(manifest.read(corrections / manifest.FILENAME)) == 3
-    from blender_addon.scene.answer import remove_arrows
-
-    remove_arrows()  # leave the scene as other modules' tests expect it
     for name in (part.name, "second", "third"):
         bpy.data.objects.remove(bpy.data.objects[name])
 
+    # the face-normal model learns the corrected plan as given, not the analysis' plan
+    examples = data.load(corrections, progress=False).examples
+    _, taught = features_of(examples, show=False)
+    assert sorted(e.plan for e in taught) == [("+X",), ("+X",), ("+Y", "-Y", "+Z")]
     generated = tmp_path / "generated"
     write_dataset(generated, parts=30, variants=2, size=100)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -68,6 +84,7 @@ def test_a_correction_is_recorded_as_a_dataset_row_and_the_next_run_learns_it(ad
         epochs=1,
         tracking_uri=store,
         progress=False,
+        multi_setup="plan",  # the plan head: the three-setup correction is learnt, not skipped
     )
     result = train(config)
     params, _, _ = tracking.run_data(result.run_id)

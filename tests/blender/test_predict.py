@@ -19,7 +19,7 @@ from tests.blender.conftest import ROOT
 from tests.unit.test_client import GOOD, serve
 
 # one xdist worker runs every test of the session's trained registry (tests/conftest.py)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
+pytestmark = [pytest.mark.slow, pytest.mark.trainer, pytest.mark.xdist_group("trained")]
 
 
 @pytest.fixture(scope="module")
@@ -84,25 +84,32 @@ def _trainer_predict(path, store):
     return json.loads(result.stdout.splitlines()[0])
 
 
-def test_button_answers_like_the_trainer_and_shows_an_arrow(prefs, trained, tmp_path):
+def _answer(obj=None):
+    import bpy
+
+    from blender_addon.scene import stored
+
+    return stored.load(obj or bpy.context.active_object)
+
+
+def test_button_answers_like_the_trainer_and_keeps_it_on_the_part(prefs, trained, tmp_path):
     import bpy
 
     path = tmp_path / "wedge.stl"
     write_stl(path, wedge())
     part = _import(path)
-    before = {o.name for o in bpy.data.objects}
+    before = _state()
     assert bpy.ops.milling.predict() == {"FINISHED"}
-    props = bpy.context.scene.milling
     expected = _trainer_predict(path, trained["store"])
-    assert props.prediction_label == expected["label"] and props.prediction_part == part.name
+    answer = _answer(part)
+    assert answer.label == expected["label"] == answer.plan[0]
     np.testing.assert_allclose(
-        list(props.prediction_probabilities),
-        [expected["probabilities"][c] for c in CLASSES],
-        atol=1e-5,
+        answer.probabilities, [expected["probabilities"][c] for c in CLASSES], atol=1e-5
     )
-    (arrow,) = _arrows()
-    assert {o.name for o in bpy.data.objects} == before | {arrow.name}  # nothing else added
-    side = np.asarray(direction(props.prediction_label), float)
+    assert _state() == before and not _arrows()  # drawn in the viewport: nothing added
+    assert bpy.ops.milling.add_objects() == {"FINISHED"}  # unless asked for
+    (arrow,) = [o for o in _arrows() if o.get("milling_setup")]
+    side = np.asarray(direction(answer.label), float)
     pointing = np.asarray(arrow.matrix_world.to_3x3().col[2])
     assert pointing @ -side > 0.999  # from the predicted side towards the part
     tail = np.asarray(arrow.matrix_world.translation)
@@ -110,21 +117,23 @@ def test_button_answers_like_the_trainer_and_shows_an_arrow(prefs, trained, tmp_
     assert tail @ side > hi @ np.maximum(side, 0) + lo @ np.minimum(side, 0)  # outside that side
 
 
-def test_a_second_part_replaces_the_arrow_in_its_own_frame(prefs, tmp_path):
+def test_a_second_parts_objects_are_in_its_own_frame(prefs, tmp_path):
     import bpy
     from mathutils import Matrix, Vector
 
     write_stl(tmp_path / "wedge.stl", wedge())
     write_stl(tmp_path / "block.stl", box(hi=(3, 1, 0.5)))
-    _import(tmp_path / "wedge.stl")
+    first = _import(tmp_path / "wedge.stl")
     assert bpy.ops.milling.predict() == {"FINISHED"}
     second = _import(tmp_path / "block.stl")
     second.matrix_world = Matrix.Translation((10, 0, 0)) @ Matrix.Rotation(np.pi / 2, 4, "Z")
     bpy.context.view_layer.update()
     assert bpy.ops.milling.predict() == {"FINISHED"}
-    (arrow,) = _arrows()
+    assert _answer(first) is not None  # each part keeps its own answer
+    assert bpy.ops.milling.add_objects() == {"FINISHED"}
+    (arrow,) = [o for o in _arrows() if o.get("milling_setup")]
     assert arrow["milling_part"] == second.name
-    label = bpy.context.scene.milling.prediction_label
+    label = _answer(second).label
     side = second.matrix_world.to_3x3() @ Vector(direction(label).astype(float))
     pointing = np.asarray(arrow.matrix_world.to_3x3().col[2])
     assert pointing @ -np.asarray(side) > 0.999
@@ -136,13 +145,11 @@ def test_the_python_backend_gives_the_same_answer(prefs, tmp_path):
     write_stl(tmp_path / "wedge.stl", wedge())
     _import(tmp_path / "wedge.stl")
     assert bpy.ops.milling.predict() == {"FINISHED"}
-    by_server = list(bpy.context.scene.milling.prediction_probabilities)
+    by_server = _answer().probabilities
     prefs.backend = "PYTHON"
     assert bpy.ops.milling.predict() == {"FINISHED"}
-    np.testing.assert_allclose(
-        list(bpy.context.scene.milling.prediction_probabilities), by_server, atol=1e-5
-    )
-    assert "v2" in bpy.context.scene.milling.status
+    np.testing.assert_allclose(_answer().probabilities, by_server, atol=1e-5)
+    assert "v2" in _answer().model
 
 
 def _select(name):
@@ -187,6 +194,8 @@ def test_faults_leave_the_scene_as_it_was(prefs, tmp_path, fault):
     _import(tmp_path / "wedge.stl")
     empty = bpy.data.objects.new("Empty Mesh", bpy.data.meshes.new("Empty Mesh"))
     bpy.context.scene.collection.objects.link(empty)
+    _select("wedge")
+    assert bpy.ops.milling.predict() == {"FINISHED"}  # an earlier answer, by the good server
     servers = []
     for key, value in settings.items():
         if key == "server_url" and isinstance(value, tuple):
@@ -199,7 +208,6 @@ def test_faults_leave_the_scene_as_it_was(prefs, tmp_path, fault):
         setattr(prefs, key, value)
     _select(name)
     props = bpy.context.scene.milling
-    props.prediction_part, props.prediction_label = "an earlier part", "+X"  # its answer
     before = _state()
     try:
         with pytest.raises(RuntimeError, match=message):
@@ -210,7 +218,8 @@ def test_faults_leave_the_scene_as_it_was(prefs, tmp_path, fault):
     assert _state() == before
     assert not _arrows()
     assert message in props.status and props.status_error  # in the panel, selection faults too
-    assert props.prediction_label == props.prediction_part == ""  # not left as this part's
+    if name == "wedge":  # its earlier answer is not left as the answer to this Predict
+        assert _answer(bpy.data.objects["wedge"]) is None
     bpy.data.objects.remove(empty)
 
 

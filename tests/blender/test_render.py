@@ -135,6 +135,7 @@ def test_scale_and_position_do_not_matter(renderer):
     assert differ.sum() <= 0.001 * decode(a).any(axis=2).sum()
 
 
+@pytest.mark.trainer
 @pytest.mark.parametrize("part", [("wedge", 0), ("machined", 1), ("chamfered", 6)])
 def test_a_half_turn_of_the_meta_image_is_the_turned_part_rendered(renderer, part):
     """The on-the-fly augmentation (trainer.preprocess.half_turn) equals rendering the part

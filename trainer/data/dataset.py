@@ -42,6 +42,9 @@ class Example:
     augmentation: str = "none"
     setup_plan: tuple[str, ...] = ()
     """Every side the part is milled from, as the manifest gives it (empty: the label alone)."""
+    corrected: bool = False
+    """A person gave this plan (Correct the Plan in Blender): the face-normal model learns it
+    as given, not the analysis' plan."""
 
     @property
     def y(self) -> int:
@@ -108,6 +111,7 @@ def load(folder: Path, progress: bool = True) -> Dataset:
                     source,
                     row.augmentation,
                     plans.parse(row.plan),
+                    row.origin == manifest.FEEDBACK,
                 )
             )
         bar.update(i + 1)

@@ -30,7 +30,8 @@ def features_of(examples: list[data.Example], show: bool) -> tuple[np.ndarray, l
     """(N, FEATURES): each example's source part, turned as its augmentation says; and the
     examples with the answer the model learns: the tool-aware analysis' plan of the turned
     part (what a real cutter needs), its primary setup as the label where that is one of the
-    five classes (else the example's own label first)."""
+    five classes (else the example's own label first). A plan a person corrected is learnt as
+    given."""
     if show:
         say(f"analysing {len({e.source for e in examples})} parts with the default tool library")
     try:
@@ -41,6 +42,9 @@ def features_of(examples: list[data.Example], show: bool) -> tuple[np.ndarray, l
     taught = []
     for i, (e, (triangles, analysis)) in enumerate(zip(examples, parts, strict=True)):
         out[i] = facenormals.features(triangles, analysis)
+        if e.corrected and e.setup_plan:
+            taught.append(e)
+            continue
         primary = analysis.primary if analysis.primary in classes.CLASSES else e.label
         plan = (primary, *(d for d in analysis.directions if d != primary))
         taught.append(replace(e, label=primary, setup_plan=plan))

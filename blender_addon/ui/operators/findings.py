@@ -1,32 +1,34 @@
-"""Select the faces of the design finding picked in the panel's list."""
+"""Select the faces of one design finding of the active part's answer."""
 
 import bpy
+from bpy.props import IntProperty
 
-from ...scene import findings
+from ...scene import findings, stored
 
 
 class MILLING_OT_select_finding(bpy.types.Operator):
-    """Select the faces of the design finding picked in the list (Edit Mode shows them)"""
+    """Select the faces of this design finding (Edit Mode shows them)"""
 
     bl_idname = "milling.select_finding"
     bl_label = "Select Faces"
     bl_options = {"REGISTER", "UNDO"}
 
+    index: IntProperty(name="Finding", description="Which finding of the answer", min=0)
+
     @classmethod
     def poll(cls, context):
-        props = context.scene.milling
-        return 0 <= props.findings_index < len(props.findings)
+        answer = stored.load(context.active_object)
+        return answer is not None and bool(answer.findings)
 
     def execute(self, context):
-        props = context.scene.milling
-        part = context.scene.objects.get(props.prediction_part)
-        if part is None or part.type != "MESH":
-            self.report({"ERROR"}, f"{props.prediction_part or 'the part'} is no longer here")
+        part = context.active_object
+        answer = stored.load(part)
+        if answer is None or self.index >= len(answer.findings):
+            self.report({"ERROR"}, "the active part's answer has no such finding")
             return {"CANCELLED"}
-        finding = props.findings[props.findings_index]
-        for obj in context.view_layer.objects:
-            obj.select_set(obj == part)
-        context.view_layer.objects.active = part
+        finding = answer.findings[self.index]
+        context.scene.milling.finding_index = self.index  # the panel shows its message
         count = findings.select_faces(part, finding.faces)
-        self.report({"INFO"}, f"{part.name}: {count} face(s) of the {finding.kind} finding")
+        name = findings.KIND_NAMES.get(finding.kind, finding.kind).lower()
+        self.report({"INFO"}, f"{part.name}: {count} face(s) {name}")
         return {"FINISHED"}

@@ -38,7 +38,9 @@ class MILLING_OT_import_stl(bpy.types.Operator):
 
     bl_idname = "milling.import_stl"
     bl_label = "Import STL (Checked)"  # not Blender's own "Import STL": drops offer both
-    bl_options = {"REGISTER", "UNDO"}
+    # no "UNDO": after the file browser Blender pushes an operator's undo step even when it
+    # fails (an empty step); execute pushes one itself, and only after an import
+    bl_options = {"REGISTER"}
 
     filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
     # saved between calls: the file browser opens where the last import was
@@ -73,5 +75,7 @@ class MILLING_OT_import_stl(bpy.types.Operator):
         for obj in context.view_layer.objects:
             obj.select_set(obj in imported)
         context.view_layer.objects.active = imported[-1]
+        if bpy.ops.ed.undo_push.poll():  # not in background mode: there is no undo there
+            bpy.ops.ed.undo_push(message=self.bl_label)
         self.report({"INFO"}, f"imported {len(imported)} of {len(paths)} STL file(s)")
         return {"FINISHED"}

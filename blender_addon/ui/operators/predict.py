@@ -4,20 +4,13 @@ import threading
 
 import bpy
 
-from ..._shared import classes, plans, stl, tools
+from ..._shared import stl, tools
 from ...inference import client, toolaware
 from ...scene import answer as predict
-from ...scene import findings, overlay
+from ...scene import findings, stored
+from .. import viewport
 from ..preferences import model_settings, tool_library
 from . import redraw
-
-
-def clear_answer(props) -> None:
-    """Forget the last answer: the panel's lines, and the arrows and overlay in the scene."""
-    predict.remove_arrows()
-    props.prediction_part = props.prediction_label = props.prediction_plan = ""
-    props.prediction_legend = props.prediction_model = props.prediction_warning = ""
-    props.findings.clear()
 
 
 class MILLING_OT_predict(bpy.types.Operator):
@@ -101,11 +94,11 @@ class MILLING_OT_predict(bpy.types.Operator):
         context.scene.milling.predicting = False
         redraw(context)
 
-    def _failed(self, context, message: str):
-        """The error in the panel, where the answer was: the last answer (its lines, arrows
-        and overlay) goes, so that it is not read as this part's."""
+    def _failed(self, context, message: str, obj=None):
+        """The error in the panel; the part's old answer goes, so that it is not read as an
+        answer to the part as it is now."""
         props = context.scene.milling
-        clear_answer(props)
+        stored.drop(obj if obj is not None else context.active_object)
         props.status, props.status_error = message, True
         self.report({"ERROR"}, message)
         redraw(context)
@@ -113,41 +106,32 @@ class MILLING_OT_predict(bpy.types.Operator):
 
     def _show(self, context, obj, triangles, answer):
         if obj.name not in context.scene.objects:  # deleted while we waited
-            return self._failed(context, "the part was removed before the answer came")
+            return self._failed(context, "the part was removed before the answer came", obj)
         props = context.scene.milling
         setting = findings.settings(context.scene, tool_library(context))
+        warning = ""
         try:
             found = toolaware.analyse(triangles, setting, predict.BVHCaster)
         except tools.LibraryError as e:
-            found, props.prediction_warning = None, f"Tool library: {e}"
+            found, warning = None, f"Tool library: {e}"
         if found is None:
             answer = predict.with_shares(triangles, answer)
-            props.prediction_plan = "\n".join(plans.describe(answer.plan).split("  "))
         else:
-            directions = tuple(s.direction for s in answer.plan)
-            answer = answer.with_shares(found.plan.shares(directions))
-            props.prediction_plan = "\n".join(toolaware.plan_lines(list(answer.plan), found))
-            props.prediction_warning = toolaware.scale_warning(triangles, setting, obj.name) or ""
-        predict.show_arrow(context.scene, obj, triangles, answer)
-        props.prediction_part = obj.name
-        props.prediction_label = answer.label
-        props.prediction_probabilities = [answer.probabilities[c] for c in classes.CLASSES]
-        props.findings.clear()
-        if found is not None:
-            findings.store(props, found, self._polygons)
-        props.prediction_legend = ""
-        if props.show_setups and found is not None:
-            plan = tuple(s.direction for s in answer.plan) or (answer.label,)
-            kinds = overlay.show_overlay(context.scene, obj, triangles, plan, found)
-            if kinds is not None:
-                props.prediction_legend = overlay.legend(plan, kinds)
-        source = answer.model_uri + (f" v{answer.model_version}" if answer.model_version else "")
-        props.status = f"Answered by {source}"  # the answer itself is the line below it
-        props.prediction_model = source
-        props.status_error = False
-        self.report(
-            {"INFO"},
-            f"{obj.name}: mill from {answer.label} ({answer.confidence:.0%})",
-        )
+            answer = answer.with_shares(found.plan.shares(tuple(s.direction for s in answer.plan)))
+            warning = toolaware.scale_warning(triangles, setting, obj.name) or ""
+        source = describe_model(answer.model_uri, answer.model_version)
+        kept = stored.make(obj, answer, found, self._polygons, source, warning)
+        codes = stored.face_codes(found, kept.plan, triangles) if found is not None else ""
+        stored.save(obj, kept, codes)
+        viewport.forget(obj.name)
+        props.status, props.status_error = "", False  # the Answer panel shows it
+        self.report({"INFO"}, f"{obj.name}: {kept.summary}")  # and the status bar
         redraw(context)
         return {"FINISHED"}
+
+
+def describe_model(uri: str, version: str) -> str:
+    """`Built-in model (v1-bac79059)`, or the model's URI and version: plain words."""
+    if uri.startswith("builtin:"):
+        return f"built-in model (v{version})" if version else "built-in model"
+    return uri + (f" v{version}" if version else "")

@@ -32,6 +32,16 @@ class MILLING_OT_start_server(bpy.types.Operator):
     bl_idname = "milling.start_server"
     bl_label = "Start Local Model Server"
 
+    @classmethod
+    def poll(cls, context):
+        if model_settings(context).mode == "builtin":
+            cls.poll_message_set(
+                "The built-in model answers without a server: choose Model Server in the "
+                "add-on's preferences to ask a model you trained"
+            )
+            return False
+        return True
+
     def execute(self, context):
         global _server
         settings = model_settings(context)
