@@ -43,7 +43,7 @@ class Row:
     """Every side the part (as imaged) is milled from, the label first, space-separated (see
     `plans`); '' where the labels gave none (a one-setup part: its label alone)."""
     origin: str = ""
-    """'feedback' for a part a user corrected in Blender (Correct This Answer); '' otherwise."""
+    """'feedback' for a part a user corrected in Blender (Correct the Plan); '' otherwise."""
     answered: str = ""
     """For a correction: the model's answer it corrects (`-Y 0.62 builtin:face-normals v1-...`)."""
 

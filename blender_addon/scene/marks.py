@@ -128,10 +128,13 @@ def ring_2d(centre: np.ndarray, scale: float = 1.0, segments: int = 24) -> np.nd
     return np.array(tris)
 
 
-def dot_2d(centre: np.ndarray, scale: float = 1.0, segments: int = 16) -> np.ndarray:
-    """(K, 3, 2): a filled dot, inside the ring of a tool that comes straight at the viewer."""
+def dot_2d(
+    centre: np.ndarray, scale: float = 1.0, radius: float = 4.0, segments: int = 16
+) -> np.ndarray:
+    """(K, 3, 2): a filled dot: inside the ring of a tool that comes straight at the viewer,
+    or, larger and dark, behind a ring so that it shows on any colour."""
     a = np.linspace(0, 2 * np.pi, segments + 1)
-    rim = centre + 4.0 * scale * np.stack([np.cos(a), np.sin(a)], axis=1)
+    rim = centre + radius * scale * np.stack([np.cos(a), np.sin(a)], axis=1)
     return np.array([[centre, rim[i], rim[i + 1]] for i in range(segments)])
 
 

@@ -65,7 +65,7 @@ class MillingPreferences(bpy.types.AddonPreferences):
     corrections_dir: StringProperty(
         name="Corrections Folder",
         subtype="DIR_PATH",
-        description="Where Correct This Answer records parts with the side you give (a "
+        description="Where Correct the Plan records parts with the plan you give (a "
         "dataset folder: train with it beside your own data). Empty: milling_corrections in "
         "your home folder",
     )

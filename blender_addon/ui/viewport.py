@@ -121,6 +121,7 @@ def _draw_part(context, obj, answer, region, view, shader, scale: float) -> None
     outline = np.array([tuple(c) for c in corners if c is not None] or [(0.0, 0.0)])
     lo, hi = outline.min(axis=0), outline.max(axis=0)
     placed: list[np.ndarray] = []
+    rings: list[np.ndarray] = []
     for k, (point, side) in enumerate(marks.anchors(bounds[None], answer.plan)):
         at = location_3d_to_region_2d(region, view, world @ Vector(point))
         out = location_3d_to_region_2d(region, view, world @ Vector(point + side * 0.5 * radius))
@@ -129,14 +130,17 @@ def _draw_part(context, obj, answer, region, view, shader, scale: float) -> None
         at = np.array(at)
         toward = np.array(out) - at
         colour = marks.setup_colour(k)
-        arrow = marks.arrow_2d(at, toward, scale) if np.hypot(*toward) > 12 * scale else None
-        if arrow is None:  # seen end-on: a ring (with a dot: the tool comes at the viewer)
-            tris, label_at = marks.ring_2d(at, scale), at + np.array([16.0, 16.0]) * scale
+        if np.hypot(*toward) <= 12 * scale:  # seen end-on: a ring, with a dot if it comes at you
+            while any(np.hypot(*(at - r)) < 30 * scale for r in rings):  # +Z and -Z: side by side
+                at = at + np.array([32.0, 0.0]) * scale
+            rings.append(at)
+            _fill(shader, marks.dot_2d(at, scale, radius=14.0), (0.0, 0.0, 0.0, 0.55))
+            tris, label_at = marks.ring_2d(at, scale), at + np.array([0.0, 24.0]) * scale
             if (world.to_3x3() @ Vector(side)).dot(to_viewer) > 0:
                 tris = np.concatenate([tris, marks.dot_2d(at, scale)])
         else:  # beside the part's outline, pointing at the side's centre
             tris, label_at = marks.arrow_2d(marks.leave_box(at, toward, lo, hi), toward, scale)
-        for other in placed:  # +Z and -Z seen end-on: the numbers side by side
+        for other in placed:
             if np.hypot(*(label_at - other)) < 14 * scale:
                 label_at = label_at + np.array([14.0, 0.0]) * scale
         placed.append(label_at)
@@ -154,7 +158,7 @@ def _fill(shader, tris: np.ndarray, colour) -> None:
 
 def _number(text: str, at: np.ndarray, colour, scale: float) -> None:
     font = 0
-    blf.size(font, 16 * scale)
+    blf.size(font, 18 * scale)
     width, height = blf.dimensions(font, text)
     blf.enable(font, blf.SHADOW)
     blf.shadow(font, 5, 0.0, 0.0, 0.0, 1.0)

@@ -1,4 +1,4 @@
-"""The correction loop: Predict, Correct This Answer (real bpy), then a training run that reads
+"""The correction loop: Predict, Correct the Plan (real bpy), then a training run that reads
 the corrections folder beside the generated data."""
 
 import numpy as np
