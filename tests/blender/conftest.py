@@ -77,3 +77,13 @@ def cli(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProce
         timeout=timeout,
         **kwargs,
     )
+
+
+def blocked_env(folder: Path, modules: tuple[str, ...]) -> dict[str, str]:
+    """The environment of a Python in which importing any of `modules` fails (Blender's own
+    Python has no TensorFlow; a fresh clone has no numpy in the system Python)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        f"import sys\nfor m in {modules!r}:\n    sys.modules[m] = None  # import fails\n"
+    )
+    return {**os.environ, "PYTHONPATH": str(folder)}

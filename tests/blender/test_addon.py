@@ -13,7 +13,7 @@ from samples.meshes import wedge
 from shared import manifest
 from shared.classes import CLASSES
 from shared.geometry.stl import write_stl
-from tests.blender.conftest import ROOT, colours, load
+from tests.blender.conftest import ROOT, blocked_env, colours, load
 from tests.conftest import user_env
 
 
@@ -112,13 +112,7 @@ def test_blenders_own_validator_accepts_the_zip(tmp_path):
 
 def test_the_zip_builds_with_python_alone(tmp_path):
     """`make addon` on a fresh clone: no numpy, bpy or trainer, and the zip is whole."""
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\nfor m in ('numpy', 'bpy', 'tensorflow', 'keras', 'mlflow', 'trainer'):\n"
-        "    sys.modules[m] = None  # import fails\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    env = blocked_env(tmp_path / "block", ("numpy", "bpy", "tensorflow", "keras", "mlflow"))
     out = tmp_path / "dist"
     done = subprocess.run(
         [sys.executable, "-m", "blender_addon.package", "--out", str(out)],

@@ -4,7 +4,6 @@ with the scene left as it was for every fault."""
 
 import importlib
 import json
-import os
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ from samples.meshes import box, wedge
 from shared.classes import CLASSES, direction
 from shared.geometry.stl import write_stl
 from shared.prediction import JSON_KEYS
-from tests.blender.conftest import ROOT
+from tests.blender.conftest import ROOT, blocked_env
 from tests.unit.test_client import GOOD, serve
 
 # one xdist worker runs every test of the session's trained registry (tests/conftest.py)
@@ -257,13 +256,7 @@ def test_builtin_model_answers_without_tensorflow_keras_or_mlflow(tmp_path):
     the trainer's libraries unimportable, as in Blender's own Python, and without bpy."""
     from blender_addon.inference import builtin
 
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\nfor m in ('tensorflow', 'keras', 'mlflow', 'trainer', 'bpy'):\n"
-        "    sys.modules[m] = None  # import fails\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    env = blocked_env(tmp_path / "block", ("tensorflow", "keras", "mlflow", "trainer", "bpy"))
     blocked = subprocess.run(
         [sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, text=True
     )
