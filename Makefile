@@ -46,7 +46,7 @@ test-blender: ## Run the add-on's bpy tests on another Blender, in a venv of its
 	  echo "error: Python 3.11 is required (the bpy wheels are built for it)" >&2; exit 1; }
 	@test -f $(BPY_VENV)/.installed || { rm -rf $(BPY_VENV) && $(PYTHON) -m venv $(BPY_VENV) && \
 	  $(BPY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check bpy==$(BPY) \
-	  numpy==1.26.4 pillow manifold3d embreex pytest && touch $(BPY_VENV)/.installed; }
+	  numpy==1.26.4 pillow manifold3d embreex pytest pytest-xdist && touch $(BPY_VENV)/.installed; }
 	@echo "bpy $(BPY): the add-on's tests (those that need the trainer's TensorFlow or MLflow are left out)"
 	$(BPY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/blender -m "not trainer"
 

@@ -4,6 +4,7 @@ keeps it, and the panel shows the active part's own answer (or none)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -157,10 +158,17 @@ def faces(obj: bpy.types.Object) -> str:
 def _read(obj: bpy.types.Object | None) -> Answer | None:
     if obj is None or obj.type != "MESH" or ANSWER not in obj:
         return None
+    return _parse(str(obj[ANSWER]))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> Answer | None:
+    """The answer of its JSON text, parsed once (the viewport reads it at every redraw);
+    None for text another version wrote. Callers do not change what it returns."""
     try:
-        raw = json.loads(obj[ANSWER])
+        raw = json.loads(text)
         raw["setups"] = [Setup(**s) for s in raw["setups"]]
         raw["findings"] = [Finding(**f) for f in raw["findings"]]
         return Answer(**raw)
-    except (TypeError, KeyError, ValueError):  # written by another version: not shown
+    except (TypeError, KeyError, ValueError):
         return None
