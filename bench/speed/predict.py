@@ -144,16 +144,25 @@ def _print_builtin(builtin: list[float], colouring: list[float]) -> None:
 
 
 def _record(builtin: list[float], colouring: list[float], args) -> None:
+    """Today's record, with this Blender's rows replacing its earlier ones (run the benchmark
+    with each bpy to fill it: `.venv-bpy-4.2.23/bin/python bench/speed/predict.py ...`)."""
+    import datetime
+    import json
+
     import bpy
 
     c = record.column
-    columns = [c("Blender (bpy)"), c("step"), c("median", "seconds"), c("first", "seconds")]
-    columns += [c("max", "seconds"), c("target", "seconds")]
+    columns = [c("Blender (bpy)"), c("step"), c("median", "ms"), c("first", "ms")]
+    columns += [c("max", "ms"), c("target", "ms")]
     version = bpy.app.version_string
     rows = [
-        [version, "Predict (built-in model, tool-aware plan)", *_spread(builtin), 0.25],
-        [version, "colouring the faces by setup", *_spread(colouring), 0.1],
+        [version, "Predict (built-in model, tool-aware plan)", *_spread(builtin), 250.0],
+        [version, "colouring the faces by setup", *_spread(colouring), 100.0],
     ]
+    today = args.record / f"{datetime.date.today().isoformat()}-predict.json"
+    if today.is_file():
+        earlier = json.loads(today.read_text())["tables"][0]["rows"]
+        rows = [r for r in earlier if r[0] != version] + rows
     title = f"The 10,024-triangle block, {args.repeats} runs each, in one process"
     notes = [
         "Predict: from the operator's start to the answer kept on the part, the tool-aware "
@@ -161,13 +170,16 @@ def _record(builtin: list[float], colouring: list[float], args) -> None:
         "it: background mode has no GPU context.",
         "Colouring: each face's setup from the kept analysis and the lifted, lit triangles "
         "the draw handler uploads once per answer.",
+        "One row pair per Blender: each was measured by the same command in a venv with that "
+        "bpy (make test-blender BPY=... makes them).",
     ]
-    tables = [record.table(title, columns, rows)]
+    tables = [record.table(title, columns, sorted(rows, key=lambda r: r[0]))]
     record.write("predict", "Predict in Blender", tables, notes, out=args.record)
 
 
 def _spread(times: list[float]) -> list[float]:
-    return [statistics.median(times), times[0], max(times)]
+    """Median, first and max, in ms."""
+    return [1000 * statistics.median(times), 1000 * times[0], 1000 * max(times)]
 
 
 def _enable_and_import(stl: Path) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._shared import axisrays, plans, toolplan, tools
+from .._shared import axisrays, toolplan, tools
 
 PANEL_SAMPLES = 6000
 """Points of the panel's analysis (the command line's: toolplan.SAMPLES)."""
@@ -63,14 +63,3 @@ def scale_warning(triangles: np.ndarray, settings: ToolSettings, name: str) -> s
         f"{name} is {size} across in this scene's units: if its numbers are millimetres, set "
         "Scene Properties > Units > Unit Scale to 0.001 (tool sizes are in mm)"
     )
-
-
-def plan_lines(steps: list[plans.Step], found: toolplan.ToolAnalysis) -> list[str]:
-    """The panel's plan, one setup a line, each with its tools (`1. +Z (82.0 % of the
-    machined area): flat 16, flat 6`)."""
-    described = plans.describe(steps).split("  ") if steps else []
-    listed = found.tools_for(tuple(s.direction for s in steps))
-    out = []
-    for line, used in zip(described, listed, strict=True):
-        out.append(f"{line}: {', '.join(name for name, _ in used)}" if used else line)
-    return out

@@ -1,12 +1,11 @@
-"""The tool-aware side of an answer in Blender: the scene's units, the design findings in the
-panel's list, and selecting a finding's faces (as the 3D-Print Toolbox selects a check's)."""
+"""The tool-aware side of an answer in Blender: the scene's units, the design findings' names,
+and selecting a finding's faces (as the 3D-Print Toolbox selects a check's)."""
 
 from __future__ import annotations
 
 import bpy
 import numpy as np
 
-from .._shared import toolplan
 from ..inference import toolaware
 
 KIND_NAMES = {
@@ -36,17 +35,6 @@ def use_millimetres(scene: bpy.types.Scene) -> bool:
         return False
     units.scale_length, units.length_unit = 0.001, "MILLIMETERS"
     return True
-
-
-def store(props, found: toolplan.ToolAnalysis, polygons: np.ndarray) -> None:
-    """The findings into the panel's list, each with the mesh polygons of its faces."""
-    props.findings.clear()
-    for f in found.findings:
-        item = props.findings.add()
-        item.kind, item.share, item.message = f.kind, f.share, f.message
-        faces = np.unique(polygons[np.asarray(f.faces, dtype=np.int64)]) if f.faces else []
-        item.faces = " ".join(str(int(p)) for p in faces)
-    props.findings_index = 0
 
 
 def select_faces(obj: bpy.types.Object, faces: str) -> int:

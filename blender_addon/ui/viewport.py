@@ -175,10 +175,3 @@ def forget(name: str | None = None) -> None:
         _faces.clear()
     else:
         _faces.pop(name, None)
-
-
-def tag_redraw(context) -> None:
-    for window in context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type == "VIEW_3D":
-                area.tag_redraw()
