@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._shared import classes, stl
-from .stored import NOT_MACHINED
+from .stored import FINDING_CODES, NOT_MACHINED
 
 STRIP_COLOURS = (
     (0.800, 0.353, 0.322),  # 01 red
@@ -39,7 +39,7 @@ def tag_of(code: str) -> int | None:
         return None
     if code.isdigit():
         return SETUP_TAGS[int(code)]
-    return THIN_TAG if code == "e" else UNREACHED_TAG  # 'e': thin_wall; the rest: unreached
+    return THIN_TAG if code == FINDING_CODES["thin_wall"] else UNREACHED_TAG  # the rest: unreached
 
 
 def colour(tag: int, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -77,10 +77,11 @@ def face_colours(triangles: np.ndarray, codes: str) -> tuple[np.ndarray, np.ndar
     return lifted.reshape(-1, 3), np.repeat(rgba, 3, axis=0)
 
 
-def anchors(triangles: np.ndarray, plan: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+def anchors(points: np.ndarray, plan: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each setup's (point, side) in the part's frame: the centre of the bounding box's face
-    on that side, where its arrow points, and the unit vector the tool comes from."""
-    points = np.asarray(triangles, dtype=np.float64).reshape(-1, 3)
+    on that side, where its arrow points, and the unit vector the tool comes from. `points`:
+    any of the part's points that span its box (its triangles, or its box's corners)."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     lo, hi = points.min(axis=0), points.max(axis=0)
     centre, half = (lo + hi) / 2, (hi - lo) / 2
     out = []

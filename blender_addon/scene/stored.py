@@ -23,6 +23,8 @@ FACES = "milling_faces"
 machined: not drawn)."""
 UNREACHED = "u"
 NOT_MACHINED = "."
+FINDING_CODES = dict(zip(toolplan.KINDS, "abcde", strict=True))
+"""Each design finding's character in FACES."""
 
 
 @dataclass
@@ -122,7 +124,7 @@ def face_codes(found: toolplan.ToolAnalysis, plan: tuple[str, ...], triangles: n
     out = codes[which]
     for f in found.findings:
         if f.faces:
-            out[np.asarray(f.faces, dtype=np.int64)] = "abcde"[toolplan.KINDS.index(f.kind)]
+            out[np.asarray(f.faces, dtype=np.int64)] = FINDING_CODES[f.kind]
     return "".join(out.tolist())
 
 

@@ -4,7 +4,7 @@ model, the model server)."""
 
 import bpy
 
-from .._shared import classes, toolplan
+from .._shared import classes
 from ..scene import marks, stored
 from ..scene.findings import KIND_NAMES
 from .panel import _Sub, line_width, lines
@@ -85,7 +85,7 @@ class VIEW3D_PT_milling_findings(_Sub, bpy.types.Panel):
         column = layout.column(align=True)
         for k, f in enumerate(answer.findings):
             row = column.row()
-            code = "abcde"[toolplan.KINDS.index(f.kind)] if f.kind in toolplan.KINDS else "a"
+            code = stored.FINDING_CODES.get(f.kind, stored.UNREACHED)
             name = f"{KIND_NAMES.get(f.kind, f.kind)}  {share_text(f.share)}"
             row.label(text=name, icon=swatch(marks.tag_of(code)))
             select = row.operator(

@@ -122,7 +122,7 @@ def _draw_part(context, obj, answer, region, view, shader, scale: float) -> None
     lo, hi = outline.min(axis=0), outline.max(axis=0)
     placed: list[np.ndarray] = []
     rings: list[np.ndarray] = []
-    for k, (point, side) in enumerate(marks.anchors(bounds[None], answer.plan)):
+    for k, (point, side) in enumerate(marks.anchors(bounds, answer.plan)):
         at = location_3d_to_region_2d(region, view, world @ Vector(point))
         out = location_3d_to_region_2d(region, view, world @ Vector(point + side * 0.5 * radius))
         if at is None or out is None:
