@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -113,31 +114,22 @@ def test_blenders_own_validator_accepts_the_zip(tmp_path):
 def test_the_zip_builds_with_python_alone(tmp_path):
     """`make addon` on a fresh clone: no numpy, bpy or trainer, and the zip is whole."""
     env = blocked_env(tmp_path / "block", ("numpy", "bpy", "tensorflow", "keras", "mlflow"))
+
+    def package(out: Path) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "blender_addon.package", "--out", str(out)]
+        return subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
     out = tmp_path / "dist"
-    done = subprocess.run(
-        [sys.executable, "-m", "blender_addon.package", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = package(out)
     assert done.returncode == 0, done.stderr
     (made,) = out.iterdir()  # the zip alone: no temporary file left
     assert done.stdout.strip() == str(made) and made.suffix == ".zip"
-    import zipfile
-
     names = zipfile.ZipFile(made).namelist()
     assert names == zipfile.ZipFile(build_zip(tmp_path / "again")).namelist()
     assert "blender_manifest.toml" in names and "shared/classes.py" in names
     (out / "blocked").mkdir()
-    failed = subprocess.run(
-        [sys.executable, "-m", "blender_addon.package", "--out", str(out / made.name)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    failed = package(out / made.name)  # a file where the folder should be
     assert failed.returncode == 1 and failed.stderr.startswith(f"error: {out / made.name}: ")
     assert "Traceback" not in failed.stderr
